@@ -1,0 +1,156 @@
+//! Building the application from a `Config`: keys loaded, upstream keys fetched, listener bound.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{HttpServer, web};
+use tokio::task::JoinHandle;
+
+use crate::clients::ClientRegistry;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, ConfigErrors};
+use crate::http;
+use crate::jose::compact::CompactLimits;
+use crate::keyring::KeyRing;
+use crate::state::AppState;
+use crate::upstream::{Fetcher, Upstreams};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Fetcher(#[from] crate::upstream::FetchError),
+}
+
+pub struct App {
+    server: Server,
+    port: u16,
+    state: Arc<AppState>,
+    refreshers: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        App::build_with_clock(config, SystemClock::shared()).await
+    }
+
+    /// Builds with an injected clock (tests, benchmarks).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<App, StartError> {
+        let state = Arc::new(build_state(&config, clock)?);
+        for upstream in state.upstreams.all() {
+            if upstream.config.is_http_allowed {
+                tracing::warn!(upstream = %upstream.config.name, "danger_allow_http is set: this upstream's keys are fetched over plain HTTP");
+            }
+        }
+        let refreshes = state
+            .upstreams
+            .all()
+            .iter()
+            .map(|upstream| upstream.keys.refresh());
+        let initial: Vec<bool> = futures_util::future::join_all(refreshes)
+            .await
+            .into_iter()
+            .zip(state.upstreams.all())
+            .map(|(result, upstream)| match result {
+                Ok(_) => true,
+                Err(err) => {
+                    tracing::warn!(upstream = %upstream.config.name, error = %err, "the upstream's keys could not be fetched at start; retrying in the background");
+                    false
+                }
+            })
+            .collect();
+        let refreshers = state
+            .upstreams
+            .all()
+            .iter()
+            .zip(initial)
+            .map(|(upstream, is_fresh)| {
+                let upstream = upstream.clone();
+                tokio::spawn(async move { upstream.keys.refresh_forever(is_fresh).await })
+            })
+            .collect();
+
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
+        let data = web::Data::from(state.clone());
+        let mut server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(data.clone())
+                .configure(http::routes)
+        })
+        .shutdown_timeout(10);
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.to_string(),
+                source,
+            })?
+            .run();
+        tracing::info!(issuer = %state.issuer, port, "tokenbridge is listening");
+        Ok(App {
+            server,
+            port,
+            state,
+            refreshers,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Stops the server: new connections refused, in-flight requests finish within the deadline.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped by a signal (SIGINT/SIGTERM: graceful) or through `handle()`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for refresher in self.refreshers {
+            refresher.abort();
+        }
+        result
+    }
+}
+
+/// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
+pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
+    let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?);
+    let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
+    Ok(AppState {
+        issuer: config.issuer.clone(),
+        discovery: http::well_known::discovery_document(
+            &config.issuer,
+            &config.signing_algs_in_use(),
+        ),
+        keys,
+        upstreams,
+        clients,
+        clock,
+        limits: config.limits,
+        compact_limits: CompactLimits {
+            max_token_bytes: config.limits.max_token_bytes,
+            max_header_bytes: config.limits.max_header_bytes,
+        },
+        content_encryption: config.keys.content_encryption.clone(),
+    })
+}

@@ -1,0 +1,177 @@
+//! Configuration: the file as written (`file`), checked completely into typed values
+//! (`validate`), every problem reported with its key (`error`).
+
+mod error;
+mod file;
+mod validate;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{ConfigErrors, ConfigProblem};
+pub use validate::{parse, parse_with_env};
+
+use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
+use crate::oauth::SecretDigest;
+use crate::policy::audience::AudienceRules;
+
+/// The whole, validated configuration. Passed by value into `App::build`; there are no globals.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// tokenbridge's issuer, without a trailing slash; every URL it publishes starts with it.
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub workers: Option<usize>,
+    pub keys: KeysConfig,
+    pub limits: Limits,
+    pub upstreams: Vec<UpstreamConfig>,
+    pub clients: Vec<ClientConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeysConfig {
+    pub dir: PathBuf,
+    pub default_signing_alg: JwsAlg,
+    pub signing: Vec<SigningKeyConfig>,
+    pub decryption: Vec<DecryptionKeyConfig>,
+    pub decryption_algs: Vec<JweAlg>,
+    pub content_encryption: Vec<JweEnc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigningKeyConfig {
+    pub file: PathBuf,
+    pub alg: JwsAlg,
+    pub kid: Option<String>,
+    /// Published in the JWKS (tokens it signed may still be live) but no longer used to sign.
+    pub is_retired: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecryptionKeyConfig {
+    pub file: PathBuf,
+    pub kid: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_token_bytes: usize,
+    pub max_header_bytes: usize,
+    /// `Cache-Control: max-age` of the published key sets and discovery documents.
+    pub jwks_max_age: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024,
+            max_token_bytes: 16 * 1024,
+            max_header_bytes: 2 * 1024,
+            jwks_max_age: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub name: String,
+    pub issuer: String,
+    /// When absent, read from `{issuer}/.well-known/openid-configuration`.
+    pub jwks_uri: Option<url::Url>,
+    pub algorithms: Vec<JwsAlg>,
+    pub leeway: Duration,
+    pub is_http_allowed: bool,
+    pub refresh_interval: Duration,
+    pub max_key_age: Duration,
+    pub refetch_cooldown: Duration,
+    pub fetch_timeout: Duration,
+    pub max_jwks_bytes: usize,
+    pub max_jwks_keys: usize,
+}
+
+impl UpstreamConfig {
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+}
+
+/// The `typ` of issued access tokens: RFC 9068's `at+jwt` unless the client wants `JWT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessTokenTyp {
+    AtJwt,
+    Jwt,
+}
+
+impl AccessTokenTyp {
+    pub fn header_value(self) -> &'static str {
+        match self {
+            AccessTokenTyp::AtJwt => "at+jwt",
+            AccessTokenTyp::Jwt => "JWT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            per_second: 50.0,
+            burst: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub id: String,
+    pub secret: SecretDigest,
+    pub upstreams: Vec<String>,
+    pub audience: AudienceRules,
+    pub max_ttl: Duration,
+    pub signing_alg: JwsAlg,
+    pub access_token_typ: AccessTokenTyp,
+    pub rate_limit: RateLimit,
+}
+
+impl Config {
+    /// Reads and validates a config file; every problem names its key.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            ConfigErrors(vec![ConfigProblem {
+                key: path.display().to_string(),
+                message: format!("cannot read the config file: {err}"),
+            }])
+        })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        parse(&text, base)
+    }
+
+    /// The signing algorithms any client uses: a key must exist for each.
+    pub fn signing_algs_in_use(&self) -> Vec<JwsAlg> {
+        let mut algs = vec![self.keys.default_signing_alg];
+        for client in &self.clients {
+            if !algs.contains(&client.signing_alg) {
+                algs.push(client.signing_alg);
+            }
+        }
+        algs
+    }
+
+    pub fn clients_by_id(&self) -> HashMap<&str, &ClientConfig> {
+        self.clients
+            .iter()
+            .map(|client| (client.id.as_str(), client))
+            .collect()
+    }
+}

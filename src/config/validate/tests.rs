@@ -1,0 +1,147 @@
+use std::path::Path;
+
+use super::*;
+
+const GOOD: &str = r#"
+issuer = "http://localhost:8080"
+listen = "127.0.0.1:8080"
+
+[keys]
+dir = "./keys"
+signing_alg = "RS256"
+
+[[upstream]]
+name = "zitadel"
+issuer = "https://zitadel.example.com"
+algorithms = ["RS256", "ES256"]
+leeway = "60s"
+
+[[client]]
+id = "bookstack"
+secret = { env = "BOOKSTACK_SECRET" }
+upstreams = ["zitadel"]
+audiences = ["bookstack@example"]
+select = "only"
+max_ttl = "5m"
+"#;
+
+fn env(name: &str) -> Option<String> {
+    (name == "BOOKSTACK_SECRET").then(|| "a-long-enough-client-secret".to_owned())
+}
+
+fn problems_of(text: &str) -> Vec<ConfigProblem> {
+    match parse_with_env(text, Path::new("/etc/tb"), &env) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.0,
+    }
+}
+
+use crate::config::ConfigProblem;
+
+#[test]
+fn the_example_config_is_accepted_with_its_values() {
+    let config = parse_with_env(GOOD, Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(config.issuer, "http://localhost:8080");
+    assert_eq!(config.keys.dir, Path::new("/etc/tb/./keys"));
+    assert_eq!(
+        config.upstreams[0].algorithms,
+        vec![JwsAlg::RS256, JwsAlg::ES256]
+    );
+    assert_eq!(config.upstreams[0].leeway, Duration::from_secs(60));
+    assert_eq!(config.clients[0].max_ttl, Duration::from_secs(300));
+    assert!(
+        config.clients[0]
+            .secret
+            .matches(&SecretDigest::of(b"a-long-enough-client-secret"))
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_key() {
+    let bad = GOOD
+        .replace("leeway = \"60s\"", "leeway = \"sixty\"")
+        .replace(
+            "algorithms = [\"RS256\", \"ES256\"]",
+            "algorithms = [\"HS256\"]",
+        )
+        .replace("upstreams = [\"zitadel\"]", "upstreams = [\"keycloak\"]")
+        .replace("audiences = [\"bookstack@example\"]", "audiences = []")
+        .replace("BOOKSTACK_SECRET", "MISSING_SECRET");
+    let keys: Vec<String> = problems_of(&bad).into_iter().map(|p| p.key).collect();
+    for expected in [
+        "upstream[0] (\"zitadel\").leeway",
+        "upstream[0] (\"zitadel\").algorithms",
+        "client[0] (\"bookstack\").upstreams",
+        "client[0] (\"bookstack\").audiences",
+        "client[0] (\"bookstack\").secret.env",
+    ] {
+        assert!(
+            keys.iter().any(|key| key == expected),
+            "{expected} not in {keys:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_place() {
+    let bad = GOOD
+        .replace("select = \"only\"", "selekt = \"only\"")
+        .replace("listen =", "lissen =");
+    let problems = problems_of(&bad);
+    assert!(problems.iter().any(|p| p.key == "lissen"), "{problems:?}");
+    let client = problems
+        .iter()
+        .find(|p| p.key.starts_with("client[0]"))
+        .unwrap();
+    assert!(
+        client.message.contains("selekt") && client.message.contains("line"),
+        "{client:?}"
+    );
+}
+
+#[test]
+fn a_syntax_error_names_the_line() {
+    let problems = problems_of("issuer = \n");
+    assert!(problems[0].message.contains("line 1"), "{problems:?}");
+}
+
+#[test]
+fn plain_http_upstreams_need_the_danger_switch() {
+    let http = GOOD.replace("https://zitadel.example.com", "http://zitadel:8080");
+    assert!(
+        problems_of(&http)
+            .iter()
+            .any(|p| p.key == "upstream[0] (\"zitadel\").issuer")
+    );
+    let allowed = http.replace(
+        "leeway = \"60s\"",
+        "leeway = \"60s\"\ndanger_allow_http = true",
+    );
+    assert!(problems_of(&allowed).is_empty());
+}
+
+#[test]
+fn secrets_are_never_inline_and_short_secrets_are_refused() {
+    let inline = GOOD.replace("{ env = \"BOOKSTACK_SECRET\" }", "\"plain\"");
+    assert!(!problems_of(&inline).is_empty());
+    let short = parse_with_env(GOOD, Path::new("/"), &|_| Some("short".into()));
+    assert!(short.is_err());
+    let hashed = GOOD.replace(
+        "{ env = \"BOOKSTACK_SECRET\" }",
+        "{ sha256 = \"2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b\" }",
+    );
+    assert!(problems_of(&hashed).is_empty());
+}
+
+#[test]
+fn a_rewrite_must_start_from_an_allowed_audience() {
+    let bad = GOOD.replace(
+        "max_ttl = \"5m\"",
+        "max_ttl = \"5m\"\nrewrite = { \"other\" = \"x\" }",
+    );
+    assert!(
+        problems_of(&bad)
+            .iter()
+            .any(|p| p.key == "client[0] (\"bookstack\").rewrite")
+    );
+}

@@ -1,0 +1,148 @@
+//! Why an exchange was refused, precisely (for the log), and which RFC error the caller gets.
+
+use crate::clients::{AuthError, RateLimited};
+use crate::jose::JoseError;
+use crate::oauth::ErrorCode;
+use crate::policy::audience::AudienceError;
+use crate::upstream::KeyLookupError;
+
+use super::request::RequestError;
+
+/// What is wrong with the subject token. The caller learns only that it was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+    #[error("a JWE nested in a JWE is refused")]
+    NestedJwe,
+    #[error("issuer {0:?} is not a configured upstream")]
+    UntrustedIssuer(Option<String>),
+    #[error("client {client:?} may not exchange tokens from upstream {upstream:?}")]
+    UpstreamNotAllowed { client: String, upstream: String },
+    #[error("{alg} is not among upstream {upstream:?}'s algorithms")]
+    AlgorithmNotAllowed { alg: String, upstream: String },
+    #[error(transparent)]
+    Key(KeyLookupError),
+    #[error("the signature does not verify")]
+    BadSignature,
+    #[error("claim {0} is missing or has the wrong type")]
+    Claim(&'static str),
+    #[error("expired at {exp}, now {now}")]
+    Expired { exp: i64, now: i64 },
+    #[error("not valid before {nbf}, now {now}")]
+    NotYetValid { nbf: i64, now: i64 },
+    #[error("issued in the future at {iat}, now {now}")]
+    IssuedInFuture { iat: i64, now: i64 },
+    #[error("no lifetime left to issue")]
+    NoLifetimeLeft,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("request body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    RateLimited(#[from] RateLimited),
+    #[error("subject token refused: {0}")]
+    Token(#[from] TokenError),
+    #[error("no audience: {0}")]
+    Audience(#[from] AudienceError),
+    #[error("{0}")]
+    KeysUnavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<JoseError> for ExchangeError {
+    fn from(err: JoseError) -> Self {
+        ExchangeError::Token(TokenError::Jose(err))
+    }
+}
+
+impl From<KeyLookupError> for ExchangeError {
+    fn from(err: KeyLookupError) -> Self {
+        match err {
+            KeyLookupError::Unavailable(reason) => ExchangeError::KeysUnavailable(reason),
+            unknown @ KeyLookupError::UnknownKey { .. } => {
+                ExchangeError::Token(TokenError::Key(unknown))
+            }
+        }
+    }
+}
+
+impl ExchangeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ExchangeError::Request(RequestError::UnsupportedGrantType(_)) => {
+                ErrorCode::UnsupportedGrantType
+            }
+            ExchangeError::Request(_)
+            | ExchangeError::BodyTooLarge(_)
+            | ExchangeError::UnsupportedMediaType
+            | ExchangeError::MethodNotAllowed
+            | ExchangeError::Token(_) => ErrorCode::InvalidRequest,
+            ExchangeError::Auth(_) => ErrorCode::InvalidClient,
+            ExchangeError::RateLimited(_) => ErrorCode::SlowDown,
+            ExchangeError::Audience(_) => ErrorCode::InvalidTarget,
+            ExchangeError::KeysUnavailable(_) => ErrorCode::TemporarilyUnavailable,
+            ExchangeError::Internal(_) => ErrorCode::ServerError,
+        }
+    }
+
+    /// The description the caller sees: fixed per kind of failure, never the precise reason.
+    pub fn public_description(&self) -> &'static str {
+        match self {
+            ExchangeError::Request(RequestError::UnsupportedGrantType(_)) => {
+                "only token exchange is supported"
+            }
+            ExchangeError::Request(_) | ExchangeError::UnsupportedMediaType => {
+                "the request is missing a parameter or is malformed"
+            }
+            ExchangeError::MethodNotAllowed => "use POST",
+            ExchangeError::BodyTooLarge(_)
+            | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
+                "the request is too large"
+            }
+            ExchangeError::Token(_) => "the subject token was refused",
+            ExchangeError::Auth(_) => "client authentication failed",
+            ExchangeError::RateLimited(_) => "too many requests; retry later",
+            ExchangeError::Audience(_) => "no audience allowed for this client could be chosen",
+            ExchangeError::KeysUnavailable(_) => {
+                "the identity provider's keys are unavailable; retry later"
+            }
+            ExchangeError::Internal(_) => "the token could not be issued",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ExchangeError::BodyTooLarge(_)
+            | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => 413,
+            ExchangeError::Auth(_) => 401,
+            ExchangeError::MethodNotAllowed => 405,
+            ExchangeError::RateLimited(_) => 429,
+            ExchangeError::KeysUnavailable(_) => 503,
+            ExchangeError::Internal(_) => 500,
+            ExchangeError::Request(_)
+            | ExchangeError::UnsupportedMediaType
+            | ExchangeError::Token(_)
+            | ExchangeError::Audience(_) => 400,
+        }
+    }
+
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ExchangeError::RateLimited(limited) => Some(limited.retry_after_secs),
+            ExchangeError::KeysUnavailable(_) => Some(5),
+            _ => None,
+        }
+    }
+}

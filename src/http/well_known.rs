@@ -1,0 +1,67 @@
+//! Published documents: key sets, the encryption certificate, discovery. All rendered at start.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::jose::alg::JwsAlg;
+use crate::oauth::GRANT_TYPE_TOKEN_EXCHANGE;
+use crate::state::AppState;
+
+/// The discovery document (OIDC Discovery §3, RFC 8414 §2). Every URL is built from the
+/// configured issuer, never from the request's Host header.
+pub fn discovery_document(issuer: &str, signing_algs: &[JwsAlg]) -> String {
+    let mut algs: Vec<&str> = signing_algs.iter().map(|alg| alg.name()).collect();
+    // RS256 first: OIDC Core §15.1 makes it the one every relying party must accept.
+    algs.sort_by_key(|name| *name != "RS256");
+    json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}/exchange"),
+        "grant_types_supported": [GRANT_TYPE_TOKEN_EXCHANGE],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "id_token_signing_alg_values_supported": algs,
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+    })
+    .to_string()
+}
+
+fn cacheable(state: &AppState, content_type: &'static str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .insert_header((
+            CACHE_CONTROL,
+            format!("public, max-age={}", state.limits.jwks_max_age.as_secs()),
+        ))
+        .body(body)
+}
+
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    cacheable(
+        &state,
+        "application/jwk-set+json",
+        state.keys.signing_jwks.clone(),
+    )
+}
+
+pub async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
+    cacheable(
+        &state,
+        "application/jwk-set+json",
+        state.keys.encryption_jwks.clone(),
+    )
+}
+
+pub async fn encryption_certificate(state: web::Data<AppState>) -> HttpResponse {
+    match &state.keys.encryption_certificate {
+        Some(pem) => cacheable(&state, "application/x-pem-file", pem.clone()),
+        None => HttpResponse::NotFound()
+            .content_type("application/json")
+            .body(r#"{"error":"not_found","error_description":"no RSA encryption key is configured"}"#),
+    }
+}
+
+pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+    cacheable(&state, "application/json", state.discovery.clone())
+}

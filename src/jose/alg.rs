@@ -1,0 +1,221 @@
+//! Algorithm allowlists as enums: a token names an algorithm, but only these can ever run.
+//! `none`, every HMAC algorithm and `RSA1_5` have no variant, so they cannot be selected.
+
+use std::fmt;
+
+/// The family of key an algorithm needs (RFC 8725 §3.1: never let one key serve two families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    Rsa,
+    EcP256,
+    EcP384,
+    EcP521,
+    Ed25519,
+}
+
+impl KeyKind {
+    pub fn curve_name(self) -> Option<&'static str> {
+        match self {
+            KeyKind::Rsa => None,
+            KeyKind::EcP256 => Some("P-256"),
+            KeyKind::EcP384 => Some("P-384"),
+            KeyKind::EcP521 => Some("P-521"),
+            KeyKind::Ed25519 => Some("Ed25519"),
+        }
+    }
+}
+
+/// JWS algorithms (RFC 7518 §3, RFC 8037 for EdDSA) accepted on subject tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JwsAlg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    EdDSA,
+}
+
+impl JwsAlg {
+    pub const ALL: [JwsAlg; 10] = [
+        JwsAlg::RS256,
+        JwsAlg::RS384,
+        JwsAlg::RS512,
+        JwsAlg::PS256,
+        JwsAlg::PS384,
+        JwsAlg::PS512,
+        JwsAlg::ES256,
+        JwsAlg::ES384,
+        JwsAlg::ES512,
+        JwsAlg::EdDSA,
+    ];
+
+    /// The algorithms tokenbridge signs with.
+    pub const SIGNING: [JwsAlg; 4] = [JwsAlg::RS256, JwsAlg::PS256, JwsAlg::ES256, JwsAlg::EdDSA];
+
+    pub fn parse(name: &str) -> Option<JwsAlg> {
+        JwsAlg::ALL.into_iter().find(|alg| alg.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JwsAlg::RS256 => "RS256",
+            JwsAlg::RS384 => "RS384",
+            JwsAlg::RS512 => "RS512",
+            JwsAlg::PS256 => "PS256",
+            JwsAlg::PS384 => "PS384",
+            JwsAlg::PS512 => "PS512",
+            JwsAlg::ES256 => "ES256",
+            JwsAlg::ES384 => "ES384",
+            JwsAlg::ES512 => "ES512",
+            JwsAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn key_kind(self) -> KeyKind {
+        match self {
+            JwsAlg::RS256
+            | JwsAlg::RS384
+            | JwsAlg::RS512
+            | JwsAlg::PS256
+            | JwsAlg::PS384
+            | JwsAlg::PS512 => KeyKind::Rsa,
+            JwsAlg::ES256 => KeyKind::EcP256,
+            JwsAlg::ES384 => KeyKind::EcP384,
+            JwsAlg::ES512 => KeyKind::EcP521,
+            JwsAlg::EdDSA => KeyKind::Ed25519,
+        }
+    }
+
+    pub fn is_signing_supported(self) -> bool {
+        JwsAlg::SIGNING.contains(&self)
+    }
+}
+
+impl fmt::Display for JwsAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// JWE key management algorithms (RFC 7518 §4). `RSA1_5` is deliberately absent (RFC 8725 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JweAlg {
+    RsaOaep,
+    RsaOaep256,
+    EcdhEs,
+    EcdhEsA128Kw,
+    EcdhEsA192Kw,
+    EcdhEsA256Kw,
+}
+
+impl JweAlg {
+    pub const ALL: [JweAlg; 6] = [
+        JweAlg::RsaOaep,
+        JweAlg::RsaOaep256,
+        JweAlg::EcdhEs,
+        JweAlg::EcdhEsA128Kw,
+        JweAlg::EcdhEsA192Kw,
+        JweAlg::EcdhEsA256Kw,
+    ];
+
+    pub fn parse(name: &str) -> Option<JweAlg> {
+        JweAlg::ALL.into_iter().find(|alg| alg.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JweAlg::RsaOaep => "RSA-OAEP",
+            JweAlg::RsaOaep256 => "RSA-OAEP-256",
+            JweAlg::EcdhEs => "ECDH-ES",
+            JweAlg::EcdhEsA128Kw => "ECDH-ES+A128KW",
+            JweAlg::EcdhEsA192Kw => "ECDH-ES+A192KW",
+            JweAlg::EcdhEsA256Kw => "ECDH-ES+A256KW",
+        }
+    }
+
+    pub fn is_rsa(self) -> bool {
+        matches!(self, JweAlg::RsaOaep | JweAlg::RsaOaep256)
+    }
+}
+
+impl fmt::Display for JweAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// JWE content encryption algorithms (RFC 7518 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JweEnc {
+    A128Gcm,
+    A192Gcm,
+    A256Gcm,
+    A128CbcHs256,
+    A192CbcHs384,
+    A256CbcHs512,
+}
+
+impl JweEnc {
+    pub const ALL: [JweEnc; 6] = [
+        JweEnc::A128Gcm,
+        JweEnc::A192Gcm,
+        JweEnc::A256Gcm,
+        JweEnc::A128CbcHs256,
+        JweEnc::A192CbcHs384,
+        JweEnc::A256CbcHs512,
+    ];
+
+    pub fn parse(name: &str) -> Option<JweEnc> {
+        JweEnc::ALL.into_iter().find(|enc| enc.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JweEnc::A128Gcm => "A128GCM",
+            JweEnc::A192Gcm => "A192GCM",
+            JweEnc::A256Gcm => "A256GCM",
+            JweEnc::A128CbcHs256 => "A128CBC-HS256",
+            JweEnc::A192CbcHs384 => "A192CBC-HS384",
+            JweEnc::A256CbcHs512 => "A256CBC-HS512",
+        }
+    }
+}
+
+impl fmt::Display for JweEnc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_algorithms_cannot_be_parsed() {
+        for name in ["none", "None", "HS256", "HS384", "HS512", "RS1", ""] {
+            assert_eq!(JwsAlg::parse(name), None, "{name}");
+        }
+        for name in ["RSA1_5", "dir", "A128KW", "PBES2-HS256+A128KW", "A128GCMKW"] {
+            assert_eq!(JweAlg::parse(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_name_round_trips() {
+        for alg in JwsAlg::ALL {
+            assert_eq!(JwsAlg::parse(alg.name()), Some(alg));
+        }
+        for alg in JweAlg::ALL {
+            assert_eq!(JweAlg::parse(alg.name()), Some(alg));
+        }
+        for enc in JweEnc::ALL {
+            assert_eq!(JweEnc::parse(enc.name()), Some(enc));
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Compact serialization (RFC 7515 §7.1, RFC 7516 §7.1): sizes capped and structure checked before
+//! any JSON parsing or cryptography.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::JoseError;
+
+/// Caps applied before anything is decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactLimits {
+    pub max_token_bytes: usize,
+    pub max_header_bytes: usize,
+}
+
+impl Default for CompactLimits {
+    fn default() -> Self {
+        CompactLimits {
+            max_token_bytes: 16 * 1024,
+            max_header_bytes: 2 * 1024,
+        }
+    }
+}
+
+/// The protected header members tokenbridge acts on. Members it does not name (`jku`, `x5u`,
+/// `jwk`, `x5c`, …) are ignored: keys come only from configuration (RFC 8725 §3.10).
+#[derive(Debug, Deserialize)]
+pub struct JoseHeader {
+    pub alg: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub typ: Option<String>,
+    #[serde(default)]
+    pub cty: Option<String>,
+    #[serde(default)]
+    pub enc: Option<String>,
+    #[serde(default)]
+    pub zip: Option<String>,
+    #[serde(default)]
+    pub crit: Option<Value>,
+}
+
+impl JoseHeader {
+    /// An empty `kid` is treated as absent: Authentik sends `"kid": ""`.
+    pub fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref().filter(|kid| !kid.is_empty())
+    }
+}
+
+/// A compact JWS split into its parts, header and claims decoded, signature not yet checked.
+#[derive(Debug)]
+pub struct UnverifiedJws<'a> {
+    pub header: JoseHeader,
+    pub claims: Map<String, Value>,
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the bytes the signature covers.
+    pub signing_input: &'a str,
+    /// Checked to be base64url characters only; decoded by the verifier.
+    pub signature_b64: &'a str,
+}
+
+/// A compact token, told apart by its number of parts. A JWS is only classified here;
+/// `parse_jws` decodes it.
+#[derive(Debug)]
+pub enum CompactToken<'a> {
+    Jws(&'a str),
+    Jwe {
+        header: Box<JoseHeader>,
+        token: &'a str,
+    },
+}
+
+pub fn parse_compact<'a>(
+    token: &'a str,
+    limits: &CompactLimits,
+) -> Result<CompactToken<'a>, JoseError> {
+    if token.len() > limits.max_token_bytes {
+        return Err(JoseError::TooLarge);
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        return Err(JoseError::Malformed("characters outside base64url and '.'"));
+    }
+    match token.bytes().filter(|&b| b == b'.').count() {
+        2 => Ok(CompactToken::Jws(token)),
+        4 => {
+            let header_b64 = token.split('.').next().unwrap_or_default();
+            let header = decode_header(header_b64, limits)?;
+            if header.enc.is_none() {
+                return Err(JoseError::Malformed("a five-part token without enc"));
+            }
+            Ok(CompactToken::Jwe {
+                header: Box::new(header),
+                token,
+            })
+        }
+        _ => Err(JoseError::Malformed("neither three nor five parts")),
+    }
+}
+
+pub fn parse_jws<'a>(
+    token: &'a str,
+    limits: &CompactLimits,
+) -> Result<UnverifiedJws<'a>, JoseError> {
+    if token.len() > limits.max_token_bytes {
+        return Err(JoseError::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JoseError::Malformed("a JWS needs three parts"));
+    };
+    let header = decode_header(header_b64, limits)?;
+    if header.enc.is_some() {
+        return Err(JoseError::Malformed("a JWS header with enc"));
+    }
+    let payload = decode_part(payload_b64)?;
+    let claims = match serde_json::from_slice::<Value>(&payload) {
+        Ok(Value::Object(claims)) => claims,
+        Ok(_) => return Err(JoseError::Malformed("claims are not a JSON object")),
+        Err(_) => return Err(JoseError::Malformed("claims are not JSON")),
+    };
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    Ok(UnverifiedJws {
+        header,
+        claims,
+        signing_input,
+        signature_b64,
+    })
+}
+
+fn decode_header(header_b64: &str, limits: &CompactLimits) -> Result<JoseHeader, JoseError> {
+    // base64url expands 3 bytes to 4 characters.
+    if header_b64.len() / 4 * 3 > limits.max_header_bytes {
+        return Err(JoseError::TooLarge);
+    }
+    let bytes = decode_part(header_b64)?;
+    let header: JoseHeader = serde_json::from_slice(&bytes)
+        .map_err(|_| JoseError::Malformed("header is not a valid JOSE header"))?;
+    // RFC 7515 §4.1.11: a recipient MUST reject a `crit` it does not understand. tokenbridge
+    // implements no header extension, so any `crit` is refused.
+    if header.crit.is_some() {
+        return Err(JoseError::UnsupportedCrit);
+    }
+    Ok(header)
+}
+
+fn decode_part(part: &str) -> Result<Vec<u8>, JoseError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| JoseError::Malformed("a part is not base64url"))
+}
+
+pub fn encode_part(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        encode_part(json.as_bytes())
+    }
+
+    #[test]
+    fn a_jws_splits_into_header_claims_and_signing_input() {
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"RS256","kid":"k1"}"#),
+            b64(r#"{"sub":"u"}"#)
+        );
+        let CompactToken::Jws(jws) = parse_compact(&token, &CompactLimits::default()).unwrap()
+        else {
+            panic!("not a JWS");
+        };
+        let jws = parse_jws(jws, &CompactLimits::default()).unwrap();
+        assert_eq!(jws.header.alg, "RS256");
+        assert_eq!(jws.claims["sub"], "u");
+        assert_eq!(jws.signature_b64, "c2ln");
+        assert_eq!(format!("{}.c2ln", jws.signing_input), token);
+    }
+
+    #[test]
+    fn structure_and_size_are_checked_first() {
+        let limits = CompactLimits::default();
+        assert!(matches!(
+            parse_compact("a.b", &limits),
+            Err(JoseError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_compact("a.b.c.d", &limits),
+            Err(JoseError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_compact("a b.c.d", &limits),
+            Err(JoseError::Malformed(_))
+        ));
+        let huge = "a".repeat(limits.max_token_bytes + 1);
+        assert!(matches!(
+            parse_compact(&huge, &limits),
+            Err(JoseError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn any_crit_header_is_refused() {
+        let token = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#),
+            b64("{}")
+        );
+        assert!(matches!(
+            parse_jws(&token, &CompactLimits::default()),
+            Err(JoseError::UnsupportedCrit)
+        ));
+    }
+
+    #[test]
+    fn a_duplicated_header_member_is_refused() {
+        let token = format!("{}.{}.", b64(r#"{"alg":"RS256","alg":"none"}"#), b64("{}"));
+        assert!(parse_jws(&token, &CompactLimits::default()).is_err());
+    }
+
+    #[test]
+    fn an_empty_kid_counts_as_absent() {
+        let header: JoseHeader =
+            serde_json::from_str(r#"{"alg":"RSA-OAEP-256","kid":""}"#).unwrap();
+        assert_eq!(header.key_id(), None);
+    }
+}

@@ -1,0 +1,284 @@
+//! Private keys: read from PEM (PKCS#1, PKCS#8, SEC1) or JWK files, or generated once and written
+//! with mode 0600. Parsed here, once, at start.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use josekit::jwk::Jwk;
+use josekit::jwk::KeyPair as _;
+use josekit::jwk::alg::ec::EcKeyPair;
+use josekit::jwk::alg::ed::EdKeyPair;
+use josekit::jwk::alg::rsa::RsaKeyPair;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::rsa::Rsa;
+use serde_json::{Map, Value, json};
+
+use super::alg::KeyKind;
+use super::compact::encode_part;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} holds no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {reason}"
+    )]
+    Parse { path: String, reason: String },
+    #[error("{path} holds a {found} key, but {wanted} is needed")]
+    WrongKind {
+        path: String,
+        found: String,
+        wanted: String,
+    },
+    #[error("key generation failed: {0}")]
+    Generate(String),
+}
+
+/// A private key as loaded from a file, with the `kid` the file named (JWK files only).
+pub struct LoadedKey {
+    pub pkey: PKey<Private>,
+    pub kind: KeyKind,
+    pub file_kid: Option<String>,
+    pub is_generated: bool,
+}
+
+/// Reads a private key, or (when the file does not exist) generates one of `kind_if_missing`.
+/// `create_new` keeps two replicas starting at once from overwriting each other's key.
+pub fn load_or_generate(path: &Path, kind_if_missing: KeyKind) -> Result<LoadedKey, KeyError> {
+    if path.exists() {
+        return load_private_key(path);
+    }
+    let pkey = generate(kind_if_missing)?;
+    let pem = pkey
+        .private_key_to_pem_pkcs8()
+        .map_err(|err| KeyError::Generate(err.to_string()))?;
+    let display = path.display().to_string();
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|source| KeyError::Write {
+            path: display.clone(),
+            source,
+        })?;
+    }
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(&pem));
+    match written {
+        Ok(()) => Ok(LoadedKey {
+            pkey,
+            kind: kind_if_missing,
+            file_kid: None,
+            is_generated: true,
+        }),
+        // Another replica won the race: use its key.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => load_private_key(path),
+        Err(source) => Err(KeyError::Write {
+            path: display,
+            source,
+        }),
+    }
+}
+
+pub fn load_private_key(path: &Path) -> Result<LoadedKey, KeyError> {
+    let display = path.display().to_string();
+    let bytes = fs::read(path).map_err(|source| KeyError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    let parse_error = |reason: String| KeyError::Parse {
+        path: display.clone(),
+        reason,
+    };
+    let trimmed = bytes.trim_ascii_start();
+    let (pkey, file_kid) = if trimmed.starts_with(b"{") {
+        pkey_from_jwk(&bytes).map_err(parse_error)?
+    } else {
+        let pkey =
+            PKey::private_key_from_pem(&bytes).map_err(|err| parse_error(err.to_string()))?;
+        (pkey, None)
+    };
+    let kind =
+        key_kind(&pkey).ok_or_else(|| parse_error("unsupported key type or curve".into()))?;
+    Ok(LoadedKey {
+        pkey,
+        kind,
+        file_kid,
+        is_generated: false,
+    })
+}
+
+fn pkey_from_jwk(bytes: &[u8]) -> Result<(PKey<Private>, Option<String>), String> {
+    let jwk = Jwk::from_bytes(bytes).map_err(|err| err.to_string())?;
+    let der = match jwk.key_type() {
+        "RSA" => RsaKeyPair::from_jwk(&jwk)
+            .map_err(|e| e.to_string())?
+            .to_der_private_key(),
+        "EC" => EcKeyPair::from_jwk(&jwk)
+            .map_err(|e| e.to_string())?
+            .to_der_private_key(),
+        "OKP" => EdKeyPair::from_jwk(&jwk)
+            .map_err(|e| e.to_string())?
+            .to_der_private_key(),
+        other => return Err(format!("kty {other} is not supported")),
+    };
+    let pkey = PKey::private_key_from_der(&der).map_err(|err| err.to_string())?;
+    let kid = jwk
+        .key_id()
+        .filter(|kid| !kid.is_empty())
+        .map(str::to_owned);
+    Ok((pkey, kid))
+}
+
+pub fn generate(kind: KeyKind) -> Result<PKey<Private>, KeyError> {
+    let generated = match kind {
+        KeyKind::Rsa => Rsa::generate(2048).and_then(PKey::from_rsa),
+        KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => {
+            let nid = curve_nid(kind).unwrap_or(Nid::X9_62_PRIME256V1);
+            EcGroup::from_curve_name(nid)
+                .and_then(|group| EcKey::generate(&group))
+                .and_then(PKey::from_ec_key)
+        }
+        KeyKind::Ed25519 => PKey::generate_ed25519(),
+    };
+    generated.map_err(|err| KeyError::Generate(err.to_string()))
+}
+
+fn curve_nid(kind: KeyKind) -> Option<Nid> {
+    match kind {
+        KeyKind::EcP256 => Some(Nid::X9_62_PRIME256V1),
+        KeyKind::EcP384 => Some(Nid::SECP384R1),
+        KeyKind::EcP521 => Some(Nid::SECP521R1),
+        KeyKind::Rsa | KeyKind::Ed25519 => None,
+    }
+}
+
+pub fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> {
+    match pkey.id() {
+        Id::RSA => Some(KeyKind::Rsa),
+        Id::ED25519 => Some(KeyKind::Ed25519),
+        Id::EC => {
+            let nid = pkey.ec_key().ok()?.group().curve_name()?;
+            match nid {
+                Nid::X9_62_PRIME256V1 => Some(KeyKind::EcP256),
+                Nid::SECP384R1 => Some(KeyKind::EcP384),
+                Nid::SECP521R1 => Some(KeyKind::EcP521),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The public members of a JWK (RFC 7518 §6, RFC 8037 §2), without `kid`, `use` or `alg`.
+pub fn public_jwk_members(
+    pkey: &PKey<Private>,
+    kind: KeyKind,
+) -> Result<Map<String, Value>, KeyError> {
+    let failed = |err: openssl::error::ErrorStack| KeyError::Generate(err.to_string());
+    let members = match kind {
+        KeyKind::Rsa => {
+            let rsa = pkey.rsa().map_err(failed)?;
+            json!({"kty": "RSA", "n": encode_part(&rsa.n().to_vec()), "e": encode_part(&rsa.e().to_vec())})
+        }
+        KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => {
+            let ec = pkey.ec_key().map_err(failed)?;
+            let mut ctx = openssl::bn::BigNumContext::new().map_err(failed)?;
+            let mut x = openssl::bn::BigNum::new().map_err(failed)?;
+            let mut y = openssl::bn::BigNum::new().map_err(failed)?;
+            ec.public_key()
+                .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)
+                .map_err(failed)?;
+            // RFC 7518 §6.2.1.2: coordinates are padded to the full field size.
+            let size = i32::try_from(ec.group().degree().div_ceil(8)).unwrap_or(66);
+            let x = x.to_vec_padded(size).map_err(failed)?;
+            let y = y.to_vec_padded(size).map_err(failed)?;
+            json!({"kty": "EC", "crv": kind.curve_name(), "x": encode_part(&x), "y": encode_part(&y)})
+        }
+        KeyKind::Ed25519 => {
+            let raw = pkey.raw_public_key().map_err(failed)?;
+            json!({"kty": "OKP", "crv": "Ed25519", "x": encode_part(&raw)})
+        }
+    };
+    match members {
+        Value::Object(map) => Ok(map),
+        _ => Err(KeyError::Generate("JWK members are not an object".into())),
+    }
+}
+
+/// RFC 7638 thumbprint: SHA-256 over the required members in lexicographic order, no spaces.
+pub fn thumbprint(members: &Map<String, Value>) -> String {
+    let required: &[&str] = match members.get("kty").and_then(Value::as_str) {
+        Some("RSA") => &["e", "kty", "n"],
+        Some("EC") => &["crv", "kty", "x", "y"],
+        _ => &["crv", "kty", "x"],
+    };
+    let canonical: Vec<String> = required
+        .iter()
+        .map(|name| {
+            let value = members
+                .get(*name)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!("\"{name}\":\"{value}\"")
+        })
+        .collect();
+    let json = format!("{{{}}}", canonical.join(","));
+    encode_part(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes()).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_the_rfc_7638_example() {
+        // RFC 7638 §3.1.
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        let Value::Object(members) = jwk else {
+            unreachable!()
+        };
+        assert_eq!(
+            thumbprint(&members),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_is_generated_with_owner_only_permissions_and_then_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing-ES256.pem");
+        let first = load_or_generate(&path, KeyKind::EcP256).unwrap();
+        assert!(first.is_generated);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let second = load_or_generate(&path, KeyKind::EcP256).unwrap();
+        assert!(!second.is_generated);
+        assert_eq!(
+            public_jwk_members(&first.pkey, first.kind).unwrap(),
+            public_jwk_members(&second.pkey, second.kind).unwrap()
+        );
+    }
+}

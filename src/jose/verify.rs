@@ -1,0 +1,201 @@
+//! Signature verification against an upstream's published keys, chosen by `kid` and algorithm,
+//! never by anything else the token carries.
+
+use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+use super::alg::{JwsAlg, KeyKind};
+
+enum PublicKey {
+    Jwt(DecodingKey),
+    /// jsonwebtoken has no ES512; aws-lc-rs, its backend, verifies it directly.
+    P521 {
+        uncompressed_point: Vec<u8>,
+    },
+}
+
+/// One verification key from an upstream's JWKS, parsed once when the JWKS is fetched.
+pub struct VerificationKey {
+    kid: Option<String>,
+    kind: KeyKind,
+    /// RFC 7517 §4.4: a key that names its `alg` is used with that algorithm only.
+    alg: Option<JwsAlg>,
+    key: PublicKey,
+}
+
+/// Why a JWK in a JWKS was passed over (logged, never fatal for the rest of the set).
+#[derive(Debug, thiserror::Error)]
+pub enum JwkError {
+    #[error("member {0} is missing or not a string")]
+    Missing(&'static str),
+    #[error("unsupported key: {0}")]
+    Unsupported(String),
+    #[error("invalid key material")]
+    Invalid,
+}
+
+impl VerificationKey {
+    /// Parses one JWK. Keys marked for encryption (`"use":"enc"`) yield `Ok(None)`.
+    pub fn from_jwk(jwk: &Value) -> Result<Option<VerificationKey>, JwkError> {
+        let member = |name: &'static str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .ok_or(JwkError::Missing(name))
+        };
+        if jwk
+            .get("use")
+            .and_then(Value::as_str)
+            .is_some_and(|usage| usage != "sig")
+        {
+            return Ok(None);
+        }
+        let alg = match jwk.get("alg").and_then(Value::as_str) {
+            None => None,
+            Some(name) => match JwsAlg::parse(name) {
+                Some(alg) => Some(alg),
+                None => return Err(JwkError::Unsupported(format!("alg {name}"))),
+            },
+        };
+        let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let invalid = |_| JwkError::Invalid;
+        let (kind, key) = match member("kty")? {
+            "RSA" => (
+                KeyKind::Rsa,
+                PublicKey::Jwt(
+                    DecodingKey::from_rsa_components(member("n")?, member("e")?)
+                        .map_err(invalid)?,
+                ),
+            ),
+            "EC" => match member("crv")? {
+                "P-256" => (KeyKind::EcP256, ec_key(member("x")?, member("y")?)?),
+                "P-384" => (KeyKind::EcP384, ec_key(member("x")?, member("y")?)?),
+                "P-521" => {
+                    let mut point = vec![0x04];
+                    point.extend(decode_coordinate(member("x")?, 66)?);
+                    point.extend(decode_coordinate(member("y")?, 66)?);
+                    (
+                        KeyKind::EcP521,
+                        PublicKey::P521 {
+                            uncompressed_point: point,
+                        },
+                    )
+                }
+                other => return Err(JwkError::Unsupported(format!("curve {other}"))),
+            },
+            "OKP" => match member("crv")? {
+                "Ed25519" => (
+                    KeyKind::Ed25519,
+                    PublicKey::Jwt(DecodingKey::from_ed_components(member("x")?).map_err(invalid)?),
+                ),
+                other => return Err(JwkError::Unsupported(format!("curve {other}"))),
+            },
+            other => return Err(JwkError::Unsupported(format!("kty {other}"))),
+        };
+        if alg.is_some_and(|alg| alg.key_kind() != kind) {
+            return Err(JwkError::Unsupported(
+                "alg does not fit the key type".into(),
+            ));
+        }
+        Ok(Some(VerificationKey {
+            kid,
+            kind,
+            alg,
+            key,
+        }))
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// RFC 8725 §3.1: a key verifies only the algorithms of its own family (an RSA key never
+    /// verifies ES256, a P-256 key never ES384), and only its declared `alg` if it has one.
+    pub fn can_verify(&self, alg: JwsAlg) -> bool {
+        self.kind == alg.key_kind() && self.alg.is_none_or(|declared| declared == alg)
+    }
+
+    pub fn verify(&self, alg: JwsAlg, signing_input: &[u8], signature_b64: &str) -> bool {
+        if !self.can_verify(alg) {
+            return false;
+        }
+        match &self.key {
+            PublicKey::Jwt(key) => {
+                jsonwebtoken::crypto::verify(signature_b64, signing_input, key, jwt_algorithm(alg))
+                    .unwrap_or(false)
+            }
+            PublicKey::P521 { uncompressed_point } => match URL_SAFE_NO_PAD.decode(signature_b64) {
+                Ok(signature) => {
+                    UnparsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, uncompressed_point)
+                        .verify(signing_input, &signature)
+                        .is_ok()
+                }
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+fn ec_key(x: &str, y: &str) -> Result<PublicKey, JwkError> {
+    DecodingKey::from_ec_components(x, y)
+        .map(PublicKey::Jwt)
+        .map_err(|_| JwkError::Invalid)
+}
+
+fn decode_coordinate(b64: &str, len: usize) -> Result<Vec<u8>, JwkError> {
+    let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| JwkError::Invalid)?;
+    if bytes.len() != len {
+        return Err(JwkError::Invalid);
+    }
+    Ok(bytes)
+}
+
+fn jwt_algorithm(alg: JwsAlg) -> Algorithm {
+    match alg {
+        JwsAlg::RS256 => Algorithm::RS256,
+        JwsAlg::RS384 => Algorithm::RS384,
+        JwsAlg::RS512 => Algorithm::RS512,
+        JwsAlg::PS256 => Algorithm::PS256,
+        JwsAlg::PS384 => Algorithm::PS384,
+        JwsAlg::PS512 => Algorithm::PS512,
+        JwsAlg::ES256 => Algorithm::ES256,
+        JwsAlg::ES384 => Algorithm::ES384,
+        // ES512 never reaches here: its keys are PublicKey::P521.
+        JwsAlg::ES512 => Algorithm::ES384,
+        JwsAlg::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+/// The verification keys of one upstream, as its JWKS published them.
+#[derive(Default)]
+pub struct VerificationKeySet {
+    keys: Vec<VerificationKey>,
+}
+
+impl VerificationKeySet {
+    pub fn new(keys: Vec<VerificationKey>) -> VerificationKeySet {
+        VerificationKeySet { keys }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys that may verify a token with this `kid` and `alg`. With a `kid`, only keys of that
+    /// `kid`; without one, every key of the right family (IdPs with a single key often omit it).
+    pub fn candidates(
+        &self,
+        kid: Option<&str>,
+        alg: JwsAlg,
+    ) -> impl Iterator<Item = &VerificationKey> {
+        self.keys
+            .iter()
+            .filter(move |key| key.can_verify(alg) && (kid.is_none() || key.kid() == kid))
+    }
+}

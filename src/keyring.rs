@@ -1,0 +1,168 @@
+//! tokenbridge's own keys, loaded (or generated) once at start, and the documents that publish
+//! their public halves, rendered once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::config::{ConfigErrors, ConfigProblem, KeysConfig};
+use crate::jose::alg::{JwsAlg, KeyKind};
+use crate::jose::cert::self_signed_pem;
+use crate::jose::decrypt::DecryptionKey;
+use crate::jose::keys::{
+    KeyError, LoadedKey, load_or_generate, load_private_key, public_jwk_members, thumbprint,
+};
+use crate::jose::sign::Signer;
+
+pub struct KeyRing {
+    /// The key each algorithm signs with.
+    signers: HashMap<JwsAlg, Arc<Signer>>,
+    pub decryption: Vec<DecryptionKey>,
+    /// `/.well-known/jwks.json`: every signing key, active or retired, and nothing else.
+    pub signing_jwks: String,
+    /// `/.well-known/encryption-keys.json`.
+    pub encryption_jwks: String,
+    /// `/encryption-key.pem`: the first RSA decryption key as a certificate.
+    pub encryption_certificate: Option<String>,
+}
+
+impl KeyRing {
+    pub fn signer(&self, alg: JwsAlg) -> Option<&Arc<Signer>> {
+        self.signers.get(&alg)
+    }
+
+    pub fn load(config: &KeysConfig, algs_in_use: &[JwsAlg]) -> Result<KeyRing, ConfigErrors> {
+        let mut problems = Vec::new();
+        let mut problem = |key: String, err: KeyError| {
+            problems.push(ConfigProblem {
+                key,
+                message: err.to_string(),
+            })
+        };
+
+        let mut signers = HashMap::new();
+        let mut published = Vec::new();
+        for (index, key) in config.signing.iter().enumerate() {
+            let name = format!("keys.signing[{index}]");
+            match load_private_key(&key.file)
+                .and_then(|loaded| signer(key.alg, key.kid.clone(), &loaded))
+            {
+                Ok(signer) => {
+                    published.push(signer.public_jwk().clone());
+                    if !key.is_retired {
+                        signers.entry(key.alg).or_insert_with(|| Arc::new(signer));
+                    }
+                }
+                Err(err) => problem(name, err),
+            }
+        }
+        for &alg in algs_in_use {
+            if signers.contains_key(&alg) {
+                continue;
+            }
+            let path = config.dir.join(format!("signing-{alg}.pem"));
+            match load_or_generate(&path, alg.key_kind()).and_then(|loaded| {
+                warn_if_generated(&loaded, &path, "signing");
+                signer(alg, None, &loaded)
+            }) {
+                Ok(signer) => {
+                    published.push(signer.public_jwk().clone());
+                    signers.insert(alg, Arc::new(signer));
+                }
+                Err(err) => problem(format!("keys.dir ({})", path.display()), err),
+            }
+        }
+
+        let mut decryption = Vec::new();
+        let mut certificate_key = None;
+        let mut add_decryption_key =
+            |name: String, loaded: Result<LoadedKey, KeyError>, kid: Option<String>| {
+                let made = loaded.and_then(|loaded| {
+                    let kid = kid_for(&loaded, kid)?;
+                    let key = DecryptionKey::new(
+                        kid.clone(),
+                        &loaded.pkey,
+                        loaded.kind,
+                        &config.decryption_algs,
+                    )?;
+                    if loaded.kind == KeyKind::Rsa && certificate_key.is_none() {
+                        certificate_key = Some((loaded.pkey.clone(), kid));
+                    }
+                    Ok(key)
+                });
+                match made {
+                    Ok(key) => decryption.push(key),
+                    Err(err) => problems.push(ConfigProblem {
+                        key: name,
+                        message: err.to_string(),
+                    }),
+                }
+            };
+        if config.decryption.is_empty() {
+            let path = config.dir.join("decryption-rsa.pem");
+            let loaded = load_or_generate(&path, KeyKind::Rsa)
+                .inspect(|loaded| warn_if_generated(loaded, &path, "decryption"));
+            add_decryption_key(format!("keys.dir ({})", path.display()), loaded, None);
+        }
+        for (index, key) in config.decryption.iter().enumerate() {
+            add_decryption_key(
+                format!("keys.decryption[{index}]"),
+                load_private_key(&key.file),
+                key.kid.clone(),
+            );
+        }
+
+        let encryption_certificate = match certificate_key {
+            Some((pkey, kid)) => match self_signed_pem(&pkey, &kid) {
+                Ok(pem) => Some(pem),
+                Err(err) => {
+                    problems.push(ConfigProblem {
+                        key: "keys.decryption".into(),
+                        message: format!("cannot make the encryption certificate: {err}"),
+                    });
+                    None
+                }
+            },
+            None => None,
+        };
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
+        let encryption_keys: Vec<Value> = decryption
+            .iter()
+            .map(|key| key.public_jwk().clone())
+            .collect();
+        Ok(KeyRing {
+            signers,
+            signing_jwks: json!({ "keys": published }).to_string(),
+            encryption_jwks: json!({ "keys": encryption_keys }).to_string(),
+            decryption,
+            encryption_certificate,
+        })
+    }
+}
+
+fn signer(alg: JwsAlg, kid: Option<String>, loaded: &LoadedKey) -> Result<Signer, KeyError> {
+    let kid = kid_for(loaded, kid)?;
+    Signer::new(alg, kid, &loaded.pkey, loaded.kind)
+}
+
+/// The configured `kid`, else the one the JWK file names, else the RFC 7638 thumbprint.
+fn kid_for(loaded: &LoadedKey, configured: Option<String>) -> Result<String, KeyError> {
+    if let Some(kid) = configured.or_else(|| loaded.file_kid.clone()) {
+        return Ok(kid);
+    }
+    Ok(thumbprint(&public_jwk_members(&loaded.pkey, loaded.kind)?))
+}
+
+fn warn_if_generated(loaded: &LoadedKey, path: &Path, purpose: &str) {
+    if loaded.is_generated {
+        tracing::warn!(
+            path = %path.display(),
+            purpose,
+            "no {purpose} key existed, so one was generated; keep this file (and share it between replicas) or relying parties will see a new key on every start"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! Per-client policy as pure functions: which audience, which claims, how long.
+
+pub mod audience;
+pub mod claims;
+pub mod lifetime;

@@ -1,0 +1,83 @@
+//! The IdPs tokenbridge trusts: found by exact issuer, each with its verification keys cached.
+
+mod fetch;
+mod keys;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use fetch::{FetchError, Fetcher};
+pub use keys::{KeyLookupError, UpstreamKeys};
+
+use crate::config::UpstreamConfig;
+
+/// A trusted IdP.
+pub struct Upstream {
+    pub config: UpstreamConfig,
+    pub keys: UpstreamKeys,
+}
+
+/// Every configured upstream, by name and by exact issuer.
+pub struct Upstreams {
+    by_issuer: HashMap<String, Arc<Upstream>>,
+    all: Vec<Arc<Upstream>>,
+}
+
+/// One upstream's readiness, as `/readyz` reports it.
+pub struct UpstreamStatus {
+    pub name: String,
+    pub key_count: usize,
+    pub last_error: Option<String>,
+}
+
+impl Upstreams {
+    pub fn new(configs: Vec<UpstreamConfig>, fetcher: Fetcher) -> Upstreams {
+        let all: Vec<Arc<Upstream>> = configs
+            .into_iter()
+            .map(|config| {
+                Arc::new(Upstream {
+                    keys: UpstreamKeys::new(&config, fetcher.clone()),
+                    config,
+                })
+            })
+            .collect();
+        let by_issuer = all
+            .iter()
+            .map(|upstream| (upstream.config.issuer.clone(), upstream.clone()))
+            .collect();
+        Upstreams { by_issuer, all }
+    }
+
+    /// Exact string comparison (OIDC Core §3.1.3.7 step 2): no normalisation, no trailing-slash
+    /// forgiveness.
+    pub fn by_issuer(&self, issuer: &str) -> Option<&Arc<Upstream>> {
+        self.by_issuer.get(issuer)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Arc<Upstream>> {
+        self.all
+            .iter()
+            .find(|upstream| upstream.config.name == name)
+    }
+
+    pub fn all(&self) -> &[Arc<Upstream>] {
+        &self.all
+    }
+
+    pub fn statuses(&self) -> Vec<UpstreamStatus> {
+        self.all
+            .iter()
+            .map(|upstream| UpstreamStatus {
+                name: upstream.config.name.clone(),
+                key_count: upstream.keys.cached().map_or(0, |set| set.len()),
+                last_error: upstream.keys.last_error(),
+            })
+            .collect()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.all
+            .iter()
+            .all(|upstream| upstream.keys.cached().is_some())
+    }
+}
