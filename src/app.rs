@@ -43,6 +43,24 @@ impl App {
 
     /// Builds with an injected clock (tests, benchmarks).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<App, StartError> {
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+        App::build_on(config, clock, listener).await
+    }
+
+    /// Builds on a listener bound by the caller, who may need its port before the config exists
+    /// (the demo and tests put the port into `issuer`). `config.listen` is not used.
+    pub async fn build_on(
+        config: Config,
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> Result<App, StartError> {
+        let addr = listener
+            .local_addr()
+            .map(|addr| addr.to_string())
+            .unwrap_or_default();
         let state = Arc::new(build_state(&config, clock)?);
         for upstream in state.upstreams.all() {
             if upstream.config.is_http_allowed {
@@ -77,10 +95,6 @@ impl App {
             })
             .collect();
 
-        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
-            addr: config.listen.to_string(),
-            source,
-        })?;
         let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
         let data = web::Data::from(state.clone());
         let mut server = HttpServer::new(move || {
@@ -94,10 +108,7 @@ impl App {
         }
         let server = server
             .listen(listener)
-            .map_err(|source| StartError::Listen {
-                addr: config.listen.to_string(),
-                source,
-            })?
+            .map_err(|source| StartError::Listen { addr, source })?
             .run();
         tracing::info!(issuer = %state.issuer, port, "tokenbridge is listening");
         Ok(App {

@@ -33,7 +33,33 @@ impl KeyRing {
         self.signers.get(&alg)
     }
 
+    /// Loads every key, generating (and writing) the default ones that don't exist yet.
     pub fn load(config: &KeysConfig, algs_in_use: &[JwsAlg]) -> Result<KeyRing, ConfigErrors> {
+        KeyRing::load_with(config, algs_in_use, true).map(|(ring, _)| ring)
+    }
+
+    /// What `tokenbridge check` does: loads every key that exists and writes nothing. Returns a
+    /// note for each default key that `serve` would generate.
+    pub fn check(config: &KeysConfig, algs_in_use: &[JwsAlg]) -> Result<Vec<String>, ConfigErrors> {
+        KeyRing::load_with(config, algs_in_use, false).map(|(_, notes)| notes)
+    }
+
+    fn load_with(
+        config: &KeysConfig,
+        algs_in_use: &[JwsAlg],
+        may_generate: bool,
+    ) -> Result<(KeyRing, Vec<String>), ConfigErrors> {
+        let mut notes = Vec::new();
+        let mut would_generate = |path: &Path, purpose: &str| -> bool {
+            let is_missing = !may_generate && !path.exists();
+            if is_missing {
+                notes.push(format!(
+                    "{} does not exist: serve will generate a {purpose} key there",
+                    path.display()
+                ));
+            }
+            is_missing
+        };
         let mut problems = Vec::new();
         let mut problem = |key: String, err: KeyError| {
             problems.push(ConfigProblem {
@@ -63,6 +89,9 @@ impl KeyRing {
                 continue;
             }
             let path = config.dir.join(format!("signing-{alg}.pem"));
+            if would_generate(&path, "signing") {
+                continue;
+            }
             match load_or_generate(&path, alg.key_kind()).and_then(|loaded| {
                 warn_if_generated(&loaded, &path, "signing");
                 signer(alg, None, &loaded)
@@ -100,8 +129,9 @@ impl KeyRing {
                     }),
                 }
             };
-        if config.decryption.is_empty() {
-            let path = config.dir.join("decryption-rsa.pem");
+        let default_decryption = config.dir.join("decryption-rsa.pem");
+        if config.decryption.is_empty() && !would_generate(&default_decryption, "decryption") {
+            let path = default_decryption;
             let loaded = load_or_generate(&path, KeyKind::Rsa)
                 .inspect(|loaded| warn_if_generated(loaded, &path, "decryption"));
             add_decryption_key(format!("keys.dir ({})", path.display()), loaded, None);
@@ -134,13 +164,14 @@ impl KeyRing {
             .iter()
             .map(|key| key.public_jwk().clone())
             .collect();
-        Ok(KeyRing {
+        let ring = KeyRing {
             signers,
             signing_jwks: json!({ "keys": published }).to_string(),
             encryption_jwks: json!({ "keys": encryption_keys }).to_string(),
             decryption,
             encryption_certificate,
-        })
+        };
+        Ok((ring, notes))
     }
 }
 

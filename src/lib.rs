@@ -14,6 +14,7 @@ pub mod app;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod exchange;
 pub mod http;
 pub mod jose;

@@ -52,6 +52,11 @@ impl SecretDigest {
         Some(SecretDigest(bytes))
     }
 
+    /// Lowercase hex, as `secret = { sha256 = "…" }` takes it.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
     /// Constant-time equality.
     pub fn matches(&self, other: &SecretDigest) -> bool {
         self.0.ct_eq(&other.0).into()
