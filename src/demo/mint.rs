@@ -153,6 +153,11 @@ pub fn encrypt(
     enc: JweEnc,
     extra_header: &Value,
 ) -> Result<String, MintError> {
+    // The published `alg` names one algorithm; an IdP may use the same key with another.
+    let mut recipient = recipient.clone();
+    if let Value::Object(members) = &mut recipient {
+        members.remove("alg");
+    }
     let recipient = Jwk::from_bytes(recipient.to_string().as_bytes())?;
     let encrypter: Box<dyn JweEncrypter> = match alg {
         JweAlg::RsaOaep => Box::new(jwe::RSA_OAEP.encrypter_from_jwk(&recipient)?),
