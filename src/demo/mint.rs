@@ -47,18 +47,18 @@ impl IdpKey {
     pub fn generate(alg: JwsAlg, kid: &str) -> Result<IdpKey, MintError> {
         let private = match alg {
             JwsAlg::RS256 | JwsAlg::RS384 | JwsAlg::RS512 => {
-                jws::RS256.generate_key_pair(2048)?.to_jwk_private_key()
+                jws::RS256.generate_key_pair(2048)?.to_jwk_key_pair()
             }
             JwsAlg::PS256 | JwsAlg::PS384 | JwsAlg::PS512 => {
                 // A plain `kty: RSA` key, as IdPs publish for PS* (not an RSASSA-PSS-restricted key).
-                jws::RS256.generate_key_pair(2048)?.to_jwk_private_key()
+                jws::RS256.generate_key_pair(2048)?.to_jwk_key_pair()
             }
-            JwsAlg::ES256 => jws::ES256.generate_key_pair()?.to_jwk_private_key(),
-            JwsAlg::ES384 => jws::ES384.generate_key_pair()?.to_jwk_private_key(),
-            JwsAlg::ES512 => jws::ES512.generate_key_pair()?.to_jwk_private_key(),
+            JwsAlg::ES256 => jws::ES256.generate_key_pair()?.to_jwk_key_pair(),
+            JwsAlg::ES384 => jws::ES384.generate_key_pair()?.to_jwk_key_pair(),
+            JwsAlg::ES512 => jws::ES512.generate_key_pair()?.to_jwk_key_pair(),
             JwsAlg::EdDSA => jws::EdDSA
                 .generate_key_pair(EdCurve::Ed25519)?
-                .to_jwk_private_key(),
+                .to_jwk_key_pair(),
         };
         IdpKey::from_private_jwk(alg, kid, private)
     }
@@ -66,6 +66,7 @@ impl IdpKey {
     /// A key from a private JWK (its own `kid`, if any, is replaced by `kid`).
     pub fn from_private_jwk(alg: JwsAlg, kid: &str, mut private: Jwk) -> Result<IdpKey, MintError> {
         private.set_key_id(kid);
+        private.set_algorithm(alg.name());
         let signer: Box<dyn JwsSigner> = match alg {
             JwsAlg::RS256 => Box::new(jws::RS256.signer_from_jwk(&private)?),
             JwsAlg::RS384 => Box::new(jws::RS384.signer_from_jwk(&private)?),
@@ -157,6 +158,7 @@ pub fn encrypt(
     let mut recipient = recipient.clone();
     if let Value::Object(members) = &mut recipient {
         members.remove("alg");
+        members.remove("use");
     }
     let recipient = Jwk::from_bytes(recipient.to_string().as_bytes())?;
     let encrypter: Box<dyn JweEncrypter> = match alg {

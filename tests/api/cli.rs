@@ -1,0 +1,147 @@
+//! The command line, run as a user would: the built binary.
+
+use std::process::Command;
+
+fn tokenbridge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tokenbridge"))
+}
+
+#[test]
+fn the_demo_shows_both_refusals_and_both_fixes_without_config_or_network() {
+    let output = tokenbridge()
+        .args(["demo", "--port", "0", "--no-serve"])
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "REFUSED: failed to decode JWT (TypeError: encrypted JWTs cannot be decoded)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("REFUSED: Token audience value has 5 values, Expected 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("express-openid-connect on tokenbridge's token: ACCEPTED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("BookStack on tokenbridge's token: ACCEPTED"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_accepts_a_good_config_and_notes_keys_it_would_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(
+        &config,
+        r#"
+issuer = "https://tokenbridge.example.com"
+listen = "127.0.0.1:8080"
+
+[keys]
+dir = "./keys"
+
+[[upstream]]
+name = "zitadel"
+issuer = "https://zitadel.example.com"
+
+[[client]]
+id = "bookstack"
+secret = { env = "TB_TEST_BOOKSTACK_SECRET" }
+upstreams = ["zitadel"]
+audiences = ["bookstack"]
+"#,
+    )
+    .unwrap();
+
+    let output = tokenbridge()
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("TB_TEST_BOOKSTACK_SECRET", "a-long-enough-secret-value")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("valid"), "{stderr}");
+    assert!(
+        stderr.contains("would generate") || stderr.contains("will generate"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("keys").exists(), "check writes nothing");
+}
+
+#[test]
+fn check_reports_every_problem_at_once_with_its_key_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(
+        &config,
+        r#"
+issuer = "https://tokenbridge.example.com"
+listen = "127.0.0.1:8080"
+colour = "blue"
+
+[[upstream]]
+name = "zitadel"
+issuer = "http://zitadel.example.com"
+algorithms = ["HS256"]
+leeway = "soon"
+
+[[client]]
+id = "bookstack"
+secret = { env = "TB_TEST_UNSET_SECRET_VARIABLE" }
+upstreams = ["keycloak"]
+audiences = []
+"#,
+    )
+    .unwrap();
+
+    let output = tokenbridge()
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    for key in [
+        "colour",
+        "upstream[0] (\"zitadel\").issuer",
+        "algorithms",
+        "leeway",
+        "secret",
+        "upstreams",
+        "audiences",
+    ] {
+        assert!(stderr.contains(key), "{key} not named in:\n{stderr}");
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["check", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let output = tokenbridge().args(&command).output().unwrap();
+        assert!(output.status.success(), "{command:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage"),
+            "{command:?}"
+        );
+    }
+}

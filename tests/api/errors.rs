@@ -1,0 +1,415 @@
+//! Every row of the contract's error table, with the exact status and error code.
+
+use serde_json::json;
+use tokenbridge::demo::mint::{IdpKey, encrypt};
+use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg};
+
+use crate::helpers::*;
+
+const GENERIC_TOKEN_REFUSAL: &str = "the subject token was refused";
+
+#[tokio::test]
+async fn a_missing_or_malformed_field_is_invalid_request() {
+    let app = spawn_app().await;
+    let token = app.id_token(json!("app"), json!({}));
+    let post = |form: Vec<(&'static str, String)>| {
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .form(&form)
+    };
+    let cases = [
+        (
+            "no subject_token",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+            ],
+        ),
+        (
+            "no subject_token_type",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+            ],
+        ),
+        (
+            "no grant_type in a form",
+            vec![
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+            ],
+        ),
+        (
+            "unsupported token type",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:saml2".to_owned(),
+                ),
+            ],
+        ),
+        (
+            "unsupported requested type",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+                (
+                    "requested_token_type",
+                    "urn:ietf:params:oauth:token-type:refresh_token".to_owned(),
+                ),
+            ],
+        ),
+        (
+            "duplicate field",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+            ],
+        ),
+        (
+            "scope is not supported",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+                ("scope", "openid".to_owned()),
+            ],
+        ),
+        (
+            "resource is not supported",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+                ("resource", "https://api.example".to_owned()),
+            ],
+        ),
+        (
+            "actor_token is not supported",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", token.clone()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+                ("actor_token", token.clone()),
+                ("actor_token_type", ID_TOKEN.to_owned()),
+            ],
+        ),
+        (
+            "garbage subject token",
+            vec![
+                ("grant_type", GRANT.to_owned()),
+                ("subject_token", "not.a.token".to_owned()),
+                ("subject_token_type", ID_TOKEN.to_owned()),
+            ],
+        ),
+    ];
+    for (case, form) in cases {
+        let answer = send(post(form)).await;
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "invalid_request"),
+            "{case}: {}",
+            answer.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_grant_type_is_unsupported_grant_type() {
+    let app = spawn_app().await;
+    let token = app.id_token(json!("app"), json!({}));
+
+    let answer = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", ID_TOKEN),
+            ]),
+    )
+    .await;
+
+    answer.assert_refused(400, "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn every_crypto_failure_looks_the_same_to_the_caller() {
+    let app = spawn_app().await;
+    let good = app.id_token(json!("app"), json!({}));
+    let recipient = app.encryption_key("RSA").await;
+    let someone_else = serde_json::to_value(
+        IdpKey::generate(JwsAlg::RS256, "x")
+            .unwrap()
+            .public_jwk()
+            .clone(),
+    )
+    .unwrap();
+    let mut tampered_jwe = encrypt(
+        &good,
+        &recipient,
+        JweAlg::RsaOaep256,
+        JweEnc::A256Gcm,
+        &json!({}),
+    )
+    .unwrap();
+    tampered_jwe.replace_range(tampered_jwe.len() - 3.., "AAA");
+    let bad_signature = {
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        parts[2] = parts[2].chars().rev().collect();
+        parts.join(".")
+    };
+    let cases = [
+        ("tampered JWE tag", tampered_jwe),
+        (
+            "JWE to someone else's key",
+            encrypt(
+                &good,
+                &someone_else,
+                JweAlg::RsaOaep256,
+                JweEnc::A256Gcm,
+                &json!({}),
+            )
+            .unwrap(),
+        ),
+        ("bad signature", bad_signature),
+        (
+            "signed by a key not in the JWKS",
+            app.id_token_signed(&attacker_key(), json!("app"), json!({})),
+        ),
+        (
+            "unknown kid",
+            idp_key(JwsAlg::RS256)
+                .sign(
+                    &app.claims(json!("app"), json!({})),
+                    &json!({ "kid": "nobody" }),
+                )
+                .unwrap(),
+        ),
+    ];
+    for (case, token) in cases {
+        let answer = app.exchange("app", &token, &[]).await;
+        answer.assert_refused(400, "invalid_request");
+        assert_eq!(
+            answer.body["error_description"], GENERIC_TOKEN_REFUSAL,
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn time_claims_are_checked_with_the_upstreams_leeway() {
+    let app = spawn_app().await;
+    let now = now();
+    let refused = [
+        ("expired beyond leeway", json!({ "exp": now - 120 })),
+        ("not yet valid beyond leeway", json!({ "nbf": now + 120 })),
+        (
+            "issued in the future beyond leeway",
+            json!({ "iat": now + 120 }),
+        ),
+        ("no exp", json!({ "exp": null })),
+        ("no sub", json!({ "sub": null })),
+    ];
+    for (case, extra) in refused {
+        let answer = app
+            .exchange("app", &app.id_token(json!("app"), extra), &[])
+            .await;
+        assert_eq!(
+            (answer.status, answer.error()),
+            (400, "invalid_request"),
+            "{case}: {}",
+            answer.body
+        );
+    }
+    let within_leeway = [json!({ "nbf": now + 30 }), json!({ "iat": now + 30 })];
+    for extra in within_leeway {
+        let answer = app
+            .exchange("app", &app.id_token(json!("app"), extra.clone()), &[])
+            .await;
+        assert_eq!(answer.status, 200, "{extra}: {}", answer.body);
+    }
+}
+
+#[tokio::test]
+async fn a_token_from_an_untrusted_issuer_or_a_forbidden_upstream_is_refused() {
+    let app = spawn_app().await;
+    let untrusted = app.id_token(json!("app"), json!({ "iss": "https://evil.example" }));
+    let trailing_slash = app.id_token(
+        json!("app"),
+        json!({ "iss": format!("{}/", app.idp.issuer()) }),
+    );
+    let from_idp = app.id_token(json!("app"), json!({}));
+
+    for token in [&untrusted, &trailing_slash] {
+        app.exchange("app", token, &[])
+            .await
+            .assert_refused(400, "invalid_request");
+    }
+    // "stranger" may only use the "other" upstream.
+    app.exchange("stranger", &from_idp, &[])
+        .await
+        .assert_refused(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn an_algorithm_the_upstream_does_not_allow_is_refused() {
+    let policy = default_policy().replace(
+        "algorithms = [\"RS256\", \"RS384\", \"RS512\", \"PS256\", \"PS384\", \"PS512\", \"ES256\", \"ES384\", \"ES512\", \"EdDSA\"]",
+        "algorithms = [\"RS256\"]",
+    );
+    let app = spawn_app_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
+    let es256 = app.id_token_signed(&idp_key(JwsAlg::ES256), json!("app"), json!({}));
+    let rs256 = app.id_token(json!("app"), json!({}));
+
+    app.exchange("app", &es256, &[])
+        .await
+        .assert_refused(400, "invalid_request");
+    assert_eq!(app.exchange("app", &rs256, &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn no_choosable_audience_is_invalid_target() {
+    let app = spawn_app().await;
+    let token = app.id_token(json!(["someone-else"]), json!({}));
+    let allowed = app.id_token(json!("app"), json!({}));
+
+    app.exchange("app", &token, &[])
+        .await
+        .assert_refused(400, "invalid_target");
+    app.exchange("app", &allowed, &[("audience", "not-allowed")])
+        .await
+        .assert_refused(400, "invalid_target");
+}
+
+#[tokio::test]
+async fn an_unknown_client_or_a_wrong_secret_is_invalid_client_with_a_basic_challenge() {
+    let app = spawn_app().await;
+    let token = app.id_token(json!("app"), json!({}));
+    let form = [
+        ("grant_type", GRANT),
+        ("subject_token", token.as_str()),
+        ("subject_token_type", ID_TOKEN),
+    ];
+
+    let unknown = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("nobody", Some("whatever-secret-123"))
+            .form(&form),
+    )
+    .await;
+    let wrong = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some("wrong-secret-but-long"))
+            .form(&form),
+    )
+    .await;
+    let none = send(app.http.post(app.url("/exchange")).form(&form)).await;
+    let both = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .form(&[
+                form[0],
+                form[1],
+                form[2],
+                ("client_id", "app"),
+                ("client_secret", &secret_of("app")),
+            ]),
+    )
+    .await;
+
+    for (case, answer) in [("unknown", &unknown), ("wrong", &wrong), ("none", &none)] {
+        answer.assert_refused(401, "invalid_client");
+        let challenge = answer.headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Basic"), "{case}: {challenge}");
+    }
+    assert_eq!(
+        unknown.body, wrong.body,
+        "an unknown client and a wrong secret look the same"
+    );
+    assert!(
+        matches!(both.status, 400 | 401),
+        "two methods at once are refused: {}",
+        both.body
+    );
+}
+
+#[tokio::test]
+async fn a_body_or_token_over_the_limit_is_413_invalid_request() {
+    let app = spawn_app_with(Options {
+        limits: "[limits]\nmax_body_bytes = 8192\nmax_token_bytes = 4096\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let huge_body = "a".repeat(9000);
+    let big_token = app.id_token(json!("app"), json!({ "padding": "p".repeat(5000) }));
+
+    let body = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(huge_body),
+    )
+    .await;
+    let token = app.exchange("app", &big_token, &[]).await;
+
+    body.assert_refused(413, "invalid_request");
+    token.assert_refused(413, "invalid_request");
+}
+
+#[tokio::test]
+async fn too_many_requests_from_one_client_is_429_with_retry_after() {
+    let app = spawn_app().await;
+    let token = app.id_token(json!("app"), json!({}));
+
+    // "limited" has a burst of 2 and refills once per 100 s.
+    let first = app.exchange("limited", &token, &[]).await;
+    let second = app.exchange("limited", &token, &[]).await;
+    let third = app.exchange("limited", &token, &[]).await;
+    let other_client = app.exchange("app", &token, &[]).await;
+
+    assert_eq!((first.status, second.status), (200, 200));
+    third.assert_refused(429, "slow_down");
+    let retry_after: u64 = third.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(other_client.status, 200, "the limit is per client");
+}
+
+#[tokio::test]
+async fn other_methods_and_media_types_are_refused_cleanly() {
+    let app = spawn_app().await;
+
+    let get = send(app.http.get(app.url("/exchange"))).await;
+    let text = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .header("content-type", "text/plain")
+            .body("hello"),
+    )
+    .await;
+
+    assert_eq!(get.status, 405);
+    assert_eq!(get.headers["allow"], "POST");
+    assert_eq!(get.error(), "invalid_request");
+    text.assert_refused(400, "invalid_request");
+}

@@ -1,0 +1,491 @@
+//! The harness: a real tokenbridge on an ephemeral loopback port, a demo IdP on another, fixture
+//! keys made once per run, and a log capture shared by the whole test binary.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use openssl::ec::{EcGroup, EcKey};
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokenbridge::app::App;
+use tokenbridge::clock::SystemClock;
+use tokenbridge::demo::idp::DemoIdp;
+use tokenbridge::demo::mint::IdpKey;
+use tokenbridge::jose::alg::JwsAlg;
+use tokenbridge::oauth::SecretDigest;
+
+pub const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// Every client's secret in the default config: `{id}-secret-0123456789`.
+pub fn secret_of(client: &str) -> String {
+    format!("{client}-secret-0123456789")
+}
+
+pub fn now() -> i64 {
+    tokenbridge::clock::SystemClock::shared().now()
+}
+
+/// The IdP keys, one per JWS algorithm, made once per test run (RSA generation is slow).
+pub fn idp_key(alg: JwsAlg) -> Arc<IdpKey> {
+    static KEYS: OnceLock<Vec<Arc<IdpKey>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        JwsAlg::ALL
+            .iter()
+            .map(|&alg| Arc::new(IdpKey::generate(alg, &format!("idp-{}", alg.name())).unwrap()))
+            .collect()
+    });
+    keys.iter().find(|key| key.alg() == alg).unwrap().clone()
+}
+
+/// A second RSA key the IdP rotates to.
+pub fn rotated_idp_key() -> Arc<IdpKey> {
+    static KEY: OnceLock<Arc<IdpKey>> = OnceLock::new();
+    KEY.get_or_init(|| Arc::new(IdpKey::generate(JwsAlg::RS256, "idp-rotated").unwrap()))
+        .clone()
+}
+
+/// An attacker's key: valid, but not in any configured JWKS.
+pub fn attacker_key() -> Arc<IdpKey> {
+    static KEY: OnceLock<Arc<IdpKey>> = OnceLock::new();
+    KEY.get_or_init(|| Arc::new(IdpKey::generate(JwsAlg::RS256, "idp-RS256").unwrap()))
+        .clone()
+}
+
+/// tokenbridge's key files (RSA decryption, P-256 decryption, signing keys), written once.
+fn fixture_keys() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = TempDir::new().unwrap().keep();
+        let rsa = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        // PKCS#1, as many IdP exports are.
+        std::fs::write(
+            dir.join("decryption-rsa.pem"),
+            rsa.rsa().unwrap().private_key_to_pem().unwrap(),
+        )
+        .unwrap();
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        // SEC1.
+        std::fs::write(
+            dir.join("decryption-ec.pem"),
+            ec.private_key_to_pem().unwrap(),
+        )
+        .unwrap();
+        for alg in JwsAlg::SIGNING {
+            let pem = match alg.name() {
+                "RS256" | "PS256" => PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap(),
+                "ES256" => PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap(),
+                _ => PKey::generate_ed25519().unwrap(),
+            }
+            .private_key_to_pem_pkcs8()
+            .unwrap();
+            std::fs::write(dir.join(format!("signing-{}.pem", alg.name())), pem).unwrap();
+        }
+        dir
+    })
+}
+
+/// The upstream and client sections every test app has, unless a test gives its own.
+pub fn default_policy() -> String {
+    let all_algs = JwsAlg::ALL
+        .iter()
+        .map(|alg| format!("{:?}", alg.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
+[[upstream]]
+name = "idp"
+issuer = "{{idp}}"
+danger_allow_http = true
+algorithms = [{all_algs}]
+refetch_cooldown = "30s"
+
+[[upstream]]
+name = "other"
+issuer = "https://127.0.0.1:1"
+
+[[client]]
+id = "app"
+secret = {{ sha256 = "{app}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+
+[[client]]
+id = "only"
+secret = {{ sha256 = "{only}" }}
+upstreams = ["idp"]
+audiences = ["a1", "a2", "a3", "a4", "a5"]
+select = "only"
+
+[[client]]
+id = "first"
+secret = {{ sha256 = "{first}" }}
+upstreams = ["idp"]
+audiences = ["a1", "a2", "a3", "a4", "a5"]
+select = "first"
+
+[[client]]
+id = "requested"
+secret = {{ sha256 = "{requested}" }}
+upstreams = ["idp"]
+audiences = ["a1", "a2", "a3", "a4", "a5"]
+select = "requested"
+
+[[client]]
+id = "rewriter"
+secret = {{ sha256 = "{rewriter}" }}
+upstreams = ["idp"]
+audiences = ["295634102486564608@bookstack"]
+rewrite = {{ "295634102486564608@bookstack" = "bookstack" }}
+
+[[client]]
+id = "stranger"
+secret = {{ sha256 = "{stranger}" }}
+upstreams = ["other"]
+audiences = ["app"]
+
+[[client]]
+id = "ps256"
+secret = {{ sha256 = "{ps256}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+signing_alg = "PS256"
+
+[[client]]
+id = "es256"
+secret = {{ sha256 = "{es256}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+signing_alg = "ES256"
+
+[[client]]
+id = "eddsa"
+secret = {{ sha256 = "{eddsa}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+signing_alg = "EdDSA"
+
+[[client]]
+id = "limited"
+secret = {{ sha256 = "{limited}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+rate_limit = {{ per_second = 0.01, burst = 2 }}
+"#,
+        app = digest("app"),
+        only = digest("only"),
+        first = digest("first"),
+        requested = digest("requested"),
+        rewriter = digest("rewriter"),
+        stranger = digest("stranger"),
+        ps256 = digest("ps256"),
+        es256 = digest("es256"),
+        eddsa = digest("eddsa"),
+        limited = digest("limited"),
+    )
+}
+
+fn digest(client: &str) -> String {
+    SecretDigest::of(secret_of(client).as_bytes()).to_hex()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub idp: DemoIdp,
+    pub http: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    _dir: TempDir,
+}
+
+pub struct Options {
+    /// The policy sections; `{idp}` is replaced by the demo IdP's issuer.
+    pub policy: String,
+    /// Extra top-level TOML (limits) placed before the sections.
+    pub limits: String,
+    pub is_idp_down_at_start: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            policy: default_policy(),
+            limits: String::new(),
+            is_idp_down_at_start: false,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    capture_logs();
+    let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
+    let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
+    idp.set_failing(options.is_idp_down_at_start);
+
+    let dir = TempDir::new().unwrap();
+    let fixtures = fixture_keys();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let signing: String = JwsAlg::SIGNING
+        .iter()
+        .map(|alg| {
+            format!(
+                "[[keys.signing]]\nfile = \"{}\"\nalg = \"{}\"\n\n",
+                fixtures
+                    .join(format!("signing-{}.pem", alg.name()))
+                    .display(),
+                alg.name()
+            )
+        })
+        .collect();
+    let config = format!(
+        r#"
+issuer = "{base}"
+listen = "127.0.0.1:0"
+workers = 2
+{limits}
+
+[keys]
+dir = "{dir}"
+decryption_algs = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"]
+
+{signing}
+[[keys.decryption]]
+file = "{rsa}"
+
+[[keys.decryption]]
+file = "{ec}"
+
+{policy}
+"#,
+        limits = options.limits,
+        dir = dir.path().display(),
+        rsa = fixtures.join("decryption-rsa.pem").display(),
+        ec = fixtures.join("decryption-ec.pem").display(),
+        policy = options.policy.replace("{idp}", idp.issuer()),
+    );
+    let config =
+        tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
+    let app = App::build_on(config, SystemClock::shared(), listener)
+        .await
+        .unwrap();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        idp,
+        http: reqwest::Client::builder().build().unwrap(),
+        handle,
+        _dir: dir,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { handle.stop(false).await });
+        }
+    }
+}
+
+/// What `/exchange` answered.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    pub fn token(&self) -> &str {
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {} {}", self.status, self.body))
+    }
+
+    pub fn assert_refused(&self, status: u16, error: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "body: {}",
+            self.body
+        );
+        assert!(self.body.get("access_token").is_none());
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An ID token from the demo IdP: `iss`, `sub`, `aud`, `iat`, `exp` filled in, then `extra`.
+    pub fn id_token(&self, aud: Value, extra: Value) -> String {
+        self.id_token_signed(&idp_key(JwsAlg::RS256), aud, extra)
+    }
+
+    pub fn id_token_signed(&self, key: &IdpKey, aud: Value, extra: Value) -> String {
+        key.sign(&self.claims(aud, extra), &json!({})).unwrap()
+    }
+
+    pub fn claims(&self, aud: Value, extra: Value) -> Value {
+        let now = now();
+        let mut claims = json!({
+            "iss": self.idp.issuer(),
+            "sub": "user-1",
+            "aud": aud,
+            "iat": now,
+            "exp": now + 600,
+            "email": "ada@example.com",
+        });
+        if let (Value::Object(claims), Value::Object(extra)) = (&mut claims, extra) {
+            for (name, value) in extra {
+                if value.is_null() {
+                    claims.remove(&name);
+                } else {
+                    claims.insert(name, value);
+                }
+            }
+        }
+        claims
+    }
+
+    /// The public JWK of tokenbridge's encryption key of this `kty`.
+    pub async fn encryption_key(&self, kty: &str) -> Value {
+        let jwks: Value = self.get_json("/.well-known/encryption-keys.json").await;
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|key| key["kty"] == kty)
+            .cloned()
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A form exchange as `client` with Basic authentication.
+    pub async fn exchange(&self, client: &str, token: &str, extra: &[(&str, &str)]) -> Answer {
+        let mut form = vec![
+            ("grant_type", GRANT),
+            ("subject_token", token),
+            ("subject_token_type", ID_TOKEN),
+        ];
+        form.extend_from_slice(extra);
+        let request = self
+            .http
+            .post(self.url("/exchange"))
+            .basic_auth(client, Some(secret_of(client)))
+            .form(&form);
+        send(request).await
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The header and claims of a compact JWS, unverified.
+pub fn decode(token: &str) -> (Value, Value) {
+    use base64::Engine;
+    let part = |index: usize| -> Value {
+        let text = token.split('.').nth(index).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    (part(0), part(1))
+}
+
+/// Verifies an issued token against tokenbridge's published JWKS with jsonwebtoken (not our
+/// verifier), requiring our issuer and the single audience; returns the claims.
+pub async fn verify_issued(app: &TestApp, token: &str, audience: &str) -> Value {
+    use jsonwebtoken::{DecodingKey, Validation, decode_header, jwk::JwkSet};
+    let jwks: JwkSet =
+        serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();
+    let header = decode_header(token).unwrap();
+    let kid = header.kid.clone().unwrap();
+    let jwk = jwks
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} is not in the JWKS"));
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[&app.base]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert!(
+        claims["aud"].is_string(),
+        "aud must be one string: {claims}"
+    );
+    claims
+}
+
+/// Every log line of this test binary, for tests that look for what was (or wasn't) logged.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .try_init();
+    });
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server on an ephemeral loopback port, a demo IdP on another.
+// Tests abort on a broken fixture; that is what unwrap/panic mean here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod audience;
+mod cli;
+mod errors;
+mod exchange;
+mod helpers;
+mod jose_matrix;
+mod upstream;
+mod well_known;
