@@ -33,7 +33,10 @@ pub fn init_quiet() {
 fn init_with_default(format: LogFormat, default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // Colour codes only for a person at a terminal, never into files or log collectors.
+    let is_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
+        .with_ansi(is_terminal)
         .with_env_filter(filter)
         .with_target(true);
     // A second init (tests, the demo) keeps the first subscriber; that is fine.

@@ -145,3 +145,104 @@ fn every_command_has_help() {
         );
     }
 }
+
+#[test]
+fn check_reads_the_config_path_from_tokenbridge_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(&config, "issuer = \"https://tb.example.com\"\n").unwrap();
+
+    let output = tokenbridge()
+        .arg("check")
+        .env("TOKENBRIDGE_CONFIG", &config)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("tokenbridge.toml")
+            || stderr.contains("upstream")
+            || stderr.contains("client"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn serve_answers_on_its_port_and_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+issuer = "https://tokenbridge.example.com"
+listen = "127.0.0.1:0"
+
+[keys]
+dir = "./keys"
+
+[[upstream]]
+name = "unreachable"
+issuer = "https://127.0.0.1:1"
+fetch_timeout = "1s"
+
+[[client]]
+id = "app"
+secret = {{ sha256 = "{}" }}
+upstreams = ["unreachable"]
+audiences = ["app"]
+"#,
+            tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
+        ),
+    )
+    .unwrap();
+    let mut child = tokenbridge()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .take(50)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.contains("tokenbridge is listening")
+                .then(|| {
+                    line.split("port=")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u16>()
+                        .ok()
+                })
+                .flatten()
+        })
+        .expect("the listening line names the port");
+
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .status();
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap()
+        .status();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+
+    assert_eq!(health, 200);
+    assert_eq!(ready, 503, "the only upstream is unreachable");
+    assert!(status.success(), "SIGTERM stops it with exit 0: {status:?}");
+    assert!(
+        dir.path().join("keys/signing-RS256.pem").exists(),
+        "keys generated beside the config"
+    );
+}

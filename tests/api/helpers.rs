@@ -212,6 +212,8 @@ pub struct Options {
     /// Extra top-level TOML (limits) placed before the sections.
     pub limits: String,
     pub is_idp_down_at_start: bool,
+    /// Replaces the whole `[keys]` section (fixture keys by default).
+    pub keys: Option<String>,
 }
 
 impl Default for Options {
@@ -220,6 +222,7 @@ impl Default for Options {
             policy: default_policy(),
             limits: String::new(),
             is_idp_down_at_start: false,
+            keys: None,
         }
     }
 }
@@ -250,13 +253,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             )
         })
         .collect();
-    let config = format!(
-        r#"
-issuer = "{base}"
-listen = "127.0.0.1:0"
-workers = 2
-{limits}
-
+    let keys = options.keys.unwrap_or_else(|| {
+        format!(
+            r#"
 [keys]
 dir = "{dir}"
 decryption_algs = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"]
@@ -267,13 +266,22 @@ file = "{rsa}"
 
 [[keys.decryption]]
 file = "{ec}"
-
+"#,
+            dir = dir.path().display(),
+            rsa = fixtures.join("decryption-rsa.pem").display(),
+            ec = fixtures.join("decryption-ec.pem").display(),
+        )
+    });
+    let config = format!(
+        r#"
+issuer = "{base}"
+listen = "127.0.0.1:0"
+workers = 2
+{limits}
+{keys}
 {policy}
 "#,
         limits = options.limits,
-        dir = dir.path().display(),
-        rsa = fixtures.join("decryption-rsa.pem").display(),
-        ec = fixtures.join("decryption-ec.pem").display(),
         policy = options.policy.replace("{idp}", idp.issuer()),
     );
     let config =

@@ -8,5 +8,6 @@ mod errors;
 mod exchange;
 mod helpers;
 mod jose_matrix;
+mod keys;
 mod upstream;
 mod well_known;
