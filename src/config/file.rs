@@ -45,6 +45,8 @@ pub struct LimitsFile {
     pub max_token_bytes: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub jwks_max_age: Option<String>,
+    pub max_issued_claims: Option<usize>,
+    pub max_issued_bytes: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +65,9 @@ pub struct UpstreamFile {
     pub fetch_timeout: Option<String>,
     pub max_jwks_bytes: Option<usize>,
     pub max_jwks_keys: Option<usize>,
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub claims: Vec<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +84,45 @@ pub struct ClientFile {
     pub signing_alg: Option<String>,
     pub access_token_typ: Option<String>,
     pub rate_limit: Option<RateLimitFile>,
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub claims: Vec<toml::Value>,
+}
+
+/// One claim rule as written: exactly one of the operation keys, and the options it takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub rename: Option<String>,
+    pub copy: Option<String>,
+    pub to: Option<String>,
+    pub drop: Option<Vec<String>>,
+    pub set: Option<String>,
+    pub default: Option<String>,
+    pub value: Option<toml::Value>,
+    pub sub_from: Option<String>,
+    pub if_missing: Option<String>,
+    pub keep_only: Option<Vec<String>>,
+    #[serde(default)]
+    pub keys: bool,
+    pub split: Option<String>,
+    pub filter: Option<Vec<String>>,
+    pub strip_prefix: Option<String>,
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub lowercase: bool,
+    pub join: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// A preset's file: its rules under `claims`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresetFile {
+    pub claims: Vec<toml::Value>,
 }
 
 /// A client secret by reference, never inline: an environment variable, a file (docker and

@@ -3,6 +3,7 @@
 
 mod error;
 mod file;
+mod rules;
 mod validate;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ pub use validate::{parse, parse_with_env};
 use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::oauth::SecretDigest;
 use crate::policy::audience::AudienceRules;
+use crate::policy::rules::Rule;
 
 /// The whole, validated configuration. Passed by value into `App::build`; there are no globals.
 #[derive(Debug, Clone)]
@@ -62,6 +64,11 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// `Cache-Control: max-age` of the published key sets and discovery documents.
     pub jwks_max_age: Duration,
+    /// The issued token's claims, at most: a rule can't turn a large upstream claim into an
+    /// oversized token.
+    pub max_issued_claims: usize,
+    /// The issued token's claims, serialised, at most this many bytes.
+    pub max_issued_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +78,8 @@ impl Default for Limits {
             max_token_bytes: 16 * 1024,
             max_header_bytes: 2 * 1024,
             jwks_max_age: Duration::from_secs(300),
+            max_issued_claims: 64,
+            max_issued_bytes: 8 * 1024,
         }
     }
 }
@@ -90,6 +99,8 @@ pub struct UpstreamConfig {
     pub fetch_timeout: Duration,
     pub max_jwks_bytes: usize,
     pub max_jwks_keys: usize,
+    /// Claim rules for every token from this upstream, applied before the client's.
+    pub rules: Vec<Rule>,
 }
 
 impl UpstreamConfig {
@@ -142,6 +153,8 @@ pub struct ClientConfig {
     pub signing_alg: JwsAlg,
     pub access_token_typ: AccessTokenTyp,
     pub rate_limit: RateLimit,
+    /// Claim rules (its preset's, then its own), applied after the upstream's.
+    pub rules: Vec<Rule>,
 }
 
 impl Config {

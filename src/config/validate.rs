@@ -335,6 +335,16 @@ fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
             defaults.max_header_bytes,
             "limits.max_header_bytes",
         ),
+        max_issued_claims: positive(
+            file.max_issued_claims,
+            defaults.max_issued_claims,
+            "limits.max_issued_claims",
+        ),
+        max_issued_bytes: positive(
+            file.max_issued_bytes,
+            defaults.max_issued_bytes,
+            "limits.max_issued_bytes",
+        ),
         jwks_max_age: duration(
             file.jwks_max_age.as_deref(),
             defaults.jwks_max_age,
@@ -436,6 +446,12 @@ fn validate_upstreams(
             ),
             max_jwks_bytes: file.max_jwks_bytes.unwrap_or(256 * 1024),
             max_jwks_keys: file.max_jwks_keys.unwrap_or(64),
+            rules: super::rules::validate_rules(
+                &label,
+                file.preset.as_deref(),
+                file.claims,
+                problems,
+            ),
             name: file.name,
         });
     }
@@ -581,6 +597,12 @@ fn validate_clients(
             signing_alg,
             access_token_typ,
             rate_limit,
+            rules: super::rules::validate_rules(
+                &label,
+                file.preset.as_deref(),
+                file.claims,
+                problems,
+            ),
         });
     }
     clients

@@ -4,6 +4,7 @@ use crate::clients::{AuthError, RateLimited};
 use crate::jose::JoseError;
 use crate::oauth::ErrorCode;
 use crate::policy::audience::AudienceError;
+use crate::policy::rules::RuleError;
 use crate::upstream::KeyLookupError;
 
 use super::request::RequestError;
@@ -35,6 +36,10 @@ pub enum TokenError {
     IssuedInFuture { iat: i64, now: i64 },
     #[error("no lifetime left to issue")]
     NoLifetimeLeft,
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("the issued token would have {0}, over the limit")]
+    IssuedTooLarge(String),
 }
 
 #[derive(Debug, thiserror::Error)]

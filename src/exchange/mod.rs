@@ -13,6 +13,7 @@ pub use request::{ExchangeRequest, RequestError, RequestParams};
 
 use crate::clients::Client;
 use crate::clock::UnixTime;
+use crate::config::Limits;
 use crate::jose::JoseError;
 use crate::jose::alg::JwsAlg;
 use crate::jose::compact::{CompactToken, UnverifiedJws, encode_part, parse_compact, parse_jws};
@@ -20,8 +21,10 @@ use crate::jose::decrypt::decrypt_nested;
 use crate::oauth::TokenType;
 use crate::policy::claims::{IssuedClaims, issued_claims};
 use crate::policy::lifetime::issued_expiry;
+use crate::policy::rules::apply_rules;
 use crate::state::AppState;
 use crate::telemetry::fingerprint;
+use crate::upstream::Upstream;
 
 /// A successful exchange (RFC 8693 §2.2.1).
 #[derive(Debug)]
@@ -44,6 +47,7 @@ pub struct Trace {
 
 /// A subject token whose signature and time claims have been checked.
 struct VerifiedToken {
+    upstream: Arc<Upstream>,
     claims: Map<String, Value>,
     exp: UnixTime,
 }
@@ -74,8 +78,18 @@ pub async fn exchange(
         .ok_or(TokenError::NoLifetimeLeft)?;
     let jti = fresh_jti()?;
     trace.jti = Some(jti.clone());
+    let mut subject_claims = verified.claims;
+    apply_rules(&verified.upstream.config.rules, &mut subject_claims).map_err(TokenError::from)?;
+    apply_rules(&client.config.rules, &mut subject_claims).map_err(TokenError::from)?;
+    if subject_claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(TokenError::Claim("sub").into());
+    }
     let claims = issued_claims(
-        &verified.claims,
+        &subject_claims,
         &IssuedClaims {
             issuer: &state.issuer,
             audience: &audience,
@@ -86,6 +100,7 @@ pub async fn exchange(
                 .then_some(client.config.id.as_str()),
         },
     );
+    check_issued_size(&claims, &state.limits)?;
     let typ = match issued_type {
         TokenType::AccessToken => client.config.access_token_typ.header_value(),
         TokenType::IdToken | TokenType::Jwt => "JWT",
@@ -96,6 +111,27 @@ pub async fn exchange(
         issued_token_type: issued_type,
         expires_in: expires_at - now,
     })
+}
+
+/// The issued token's claims within the configured count and size.
+fn check_issued_size(claims: &Map<String, Value>, limits: &Limits) -> Result<(), TokenError> {
+    if claims.len() > limits.max_issued_claims {
+        return Err(TokenError::IssuedTooLarge(format!(
+            "{} claims (limits.max_issued_claims = {})",
+            claims.len(),
+            limits.max_issued_claims
+        )));
+    }
+    let size = serde_json::to_vec(claims)
+        .map(|bytes| bytes.len())
+        .unwrap_or(usize::MAX);
+    if size > limits.max_issued_bytes {
+        return Err(TokenError::IssuedTooLarge(format!(
+            "{size} bytes of claims (limits.max_issued_bytes = {})",
+            limits.max_issued_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// Step 1: parse the compact token, decrypting a JWE to the JWS inside. Returns the JWS text.
@@ -171,7 +207,11 @@ async fn verify_subject_token(
     {
         return Err(TokenError::Claim("sub").into());
     }
-    Ok(VerifiedToken { claims, exp })
+    Ok(VerifiedToken {
+        upstream: upstream.clone(),
+        claims,
+        exp,
+    })
 }
 
 /// RFC 7519 §4.1.4–4.1.6, with leeway: `exp` required and in the future, `nbf` and `iat` (when

@@ -3,3 +3,5 @@
 pub mod audience;
 pub mod claims;
 pub mod lifetime;
+pub mod presets;
+pub mod rules;
