@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audience;
+mod claims;
 mod cli;
 mod errors;
 mod exchange;
