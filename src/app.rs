@@ -145,6 +145,20 @@ impl App {
 /// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
 pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
     let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    state_with_keys(config, clock, keys)
+}
+
+/// The state for operator tools (`explain`): the keys that exist, none generated or written.
+pub fn build_offline_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
+    let keys = KeyRing::load_existing(&config.keys, &config.signing_algs_in_use())?;
+    state_with_keys(config, clock, keys)
+}
+
+fn state_with_keys(
+    config: &Config,
+    clock: SharedClock,
+    keys: KeyRing,
+) -> Result<AppState, StartError> {
     let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?);
     let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
     Ok(AppState {

@@ -38,6 +38,14 @@ impl KeyRing {
         KeyRing::load_with(config, algs_in_use, true).map(|(ring, _)| ring)
     }
 
+    /// Loads the keys that exist and generates none (operator tools that must not write).
+    pub fn load_existing(
+        config: &KeysConfig,
+        algs_in_use: &[JwsAlg],
+    ) -> Result<KeyRing, ConfigErrors> {
+        KeyRing::load_with(config, algs_in_use, false).map(|(ring, _)| ring)
+    }
+
     /// What `tokenbridge check` does: loads every key that exists and writes nothing. Returns a
     /// note for each default key that `serve` would generate.
     pub fn check(config: &KeysConfig, algs_in_use: &[JwsAlg]) -> Result<Vec<String>, ConfigErrors> {

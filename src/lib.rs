@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod exchange;
+pub mod explain;
 pub mod http;
 pub mod jose;
 pub mod keyring;

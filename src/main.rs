@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokenbridge::app::App;
 use tokenbridge::config::Config;
 use tokenbridge::demo::{self, DemoOptions};
+use tokenbridge::explain::{ExplainRequest, explain};
 use tokenbridge::keyring::KeyRing;
+use tokenbridge::oauth::TokenType;
+use tokenbridge::policy::rules::Rule;
 use tokenbridge::telemetry::{self, LogFormat};
 
 /// Lets legacy OIDC relying parties accept tokens from modern identity providers: decrypts JWE
@@ -36,6 +39,30 @@ enum Command {
         /// The TOML configuration file.
         #[arg(long, env = "TOKENBRIDGE_CONFIG")]
         config: PathBuf,
+        /// Also print the claim rules each upstream and client applies, presets expanded.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Run the exchange pipeline on one token, without signing, and report every check.
+    Explain {
+        /// The TOML configuration file.
+        #[arg(long, env = "TOKENBRIDGE_CONFIG")]
+        config: PathBuf,
+        /// The client whose rules apply.
+        #[arg(long)]
+        client: String,
+        /// A file holding the subject token, or - for standard input.
+        #[arg(long)]
+        token: PathBuf,
+        /// The upstream's JWKS as a file, instead of fetching it (works offline).
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+        /// The `audience` the request would name.
+        #[arg(long)]
+        audience: Option<String>,
+        /// The subject token's type.
+        #[arg(long, value_enum, default_value_t = SubjectType::IdToken)]
+        token_type: SubjectType,
     },
     /// Reproduce the two failures tokenbridge fixes, on loopback, with nothing to configure.
     Demo {
@@ -46,6 +73,13 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SubjectType {
+    IdToken,
+    AccessToken,
+    Jwt,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,7 +108,30 @@ fn main() -> ExitCode {
             });
             runtime.block_on(serve(config))
         }
-        Command::Check { config } => check(&config),
+        Command::Check { config, explain } => check(&config, explain),
+        Command::Explain {
+            config,
+            client,
+            token,
+            jwks,
+            audience,
+            token_type,
+        } => {
+            telemetry::init_quiet();
+            let token_type = match token_type {
+                SubjectType::IdToken => TokenType::IdToken,
+                SubjectType::AccessToken => TokenType::AccessToken,
+                SubjectType::Jwt => TokenType::Jwt,
+            };
+            runtime.block_on(run_explain(
+                &config,
+                client,
+                &token,
+                jwks.as_deref(),
+                audience,
+                token_type,
+            ))
+        }
         Command::Demo { port, no_serve } => {
             telemetry::init_quiet();
             runtime.block_on(run_demo(port, !no_serve))
@@ -100,7 +157,7 @@ async fn serve(config_path: PathBuf) -> Result<(), String> {
     Ok(())
 }
 
-fn check(config_path: &Path) -> Result<(), String> {
+fn check(config_path: &Path, explain: bool) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|err| err.to_string())?;
     let notes = KeyRing::check(&config.keys, &config.signing_algs_in_use())
         .map_err(|err| err.to_string())?;
@@ -116,7 +173,86 @@ fn check(config_path: &Path) -> Result<(), String> {
         report.push_str(&format!("  note: {note}\n"));
     }
     eprint!("{report}");
+    if explain {
+        let mut rules = String::new();
+        for upstream in &config.upstreams {
+            describe_rules(
+                &mut rules,
+                &format!("upstream {:?}", upstream.name),
+                &upstream.rules,
+            );
+        }
+        for client in &config.clients {
+            describe_rules(
+                &mut rules,
+                &format!("client {:?}", client.id),
+                &client.rules,
+            );
+        }
+        std::io::Write::write_all(&mut std::io::stdout(), rules.as_bytes())
+            .map_err(|err| format!("cannot write to standard output: {err}"))?;
+    }
     Ok(())
+}
+
+fn describe_rules(out: &mut String, owner: &str, rules: &[Rule]) {
+    if rules.is_empty() {
+        out.push_str(&format!(
+            "{owner}: no claim rules; claims pass as received\n"
+        ));
+        return;
+    }
+    out.push_str(&format!(
+        "{owner}: {} claim rule(s), applied in this order\n",
+        rules.len()
+    ));
+    for rule in rules {
+        out.push_str(&format!("  {rule}    # {}\n", rule.origin));
+    }
+}
+
+async fn run_explain(
+    config_path: &Path,
+    client: String,
+    token_path: &Path,
+    jwks_path: Option<&Path>,
+    audience: Option<String>,
+    token_type: TokenType,
+) -> Result<(), String> {
+    let config = Config::load(config_path).map_err(|err| err.to_string())?;
+    let token = if token_path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(token_path)
+    }
+    .map_err(|err| format!("cannot read the token from {}: {err}", token_path.display()))?;
+    let jwks = match jwks_path {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|err| format!("{} is not a JWKS: {err}", path.display()))?,
+            )
+        }
+    };
+    let request = ExplainRequest {
+        client,
+        token,
+        token_type,
+        audience,
+        jwks,
+    };
+    let mut stdout = std::io::stdout();
+    let is_accepted = explain(config, request, &mut stdout)
+        .await
+        .map_err(|err| err.to_string())?;
+    if is_accepted {
+        Ok(())
+    } else {
+        Err("the token would be refused".into())
+    }
 }
 
 async fn run_demo(port: u16, serve: bool) -> Result<(), String> {

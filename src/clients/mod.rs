@@ -58,6 +58,11 @@ impl ClientRegistry {
         }
     }
 
+    /// A client by id, unauthenticated: for operator tools (`explain`), never for requests.
+    pub fn by_id_unauthenticated(&self, id: &str) -> Option<Arc<Client>> {
+        self.by_id.get(id).cloned()
+    }
+
     pub fn authenticate(&self, credentials: &ClientCredentials) -> Result<Arc<Client>, AuthError> {
         let presented = credentials.secret.digest();
         let client = self.by_id.get(&credentials.client_id);

@@ -43,6 +43,47 @@ pub struct Trace {
     pub original_aud: Vec<String>,
     pub chosen_aud: Option<String>,
     pub jti: Option<String>,
+    /// Each check with its verdict, kept only when explaining (`tokenbridge explain`).
+    pub steps: Option<Vec<Step>>,
+    /// The nested JWS's header and claims as received, before verification (explaining only).
+    pub received: Option<(Value, Map<String, Value>)>,
+}
+
+/// One passed check, for `explain`.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub check: &'static str,
+    pub verdict: String,
+}
+
+impl Trace {
+    /// A trace that keeps every step, for `explain`.
+    pub fn explaining() -> Trace {
+        Trace {
+            steps: Some(Vec::new()),
+            ..Trace::default()
+        }
+    }
+
+    /// Records a passed check; the text is only made when explaining.
+    fn passed(&mut self, check: &'static str, verdict: impl FnOnce() -> String) {
+        if let Some(steps) = &mut self.steps {
+            steps.push(Step {
+                check,
+                verdict: verdict(),
+            });
+        }
+    }
+}
+
+/// Everything decided about the token to issue, before it is signed.
+#[derive(Debug)]
+pub struct Decision {
+    pub claims: Map<String, Value>,
+    pub alg: JwsAlg,
+    pub typ: &'static str,
+    pub issued_token_type: TokenType,
+    pub expires_in: i64,
 }
 
 /// A subject token whose signature and time claims have been checked.
@@ -58,8 +99,24 @@ pub async fn exchange(
     request: ExchangeRequest,
     trace: &mut Trace,
 ) -> Result<Issued, ExchangeError> {
+    let decision = decide(state, client, request, trace).await?;
+    let access_token = sign(state, decision.alg, decision.typ, decision.claims).await?;
+    Ok(Issued {
+        access_token,
+        issued_token_type: decision.issued_token_type,
+        expires_in: decision.expires_in,
+    })
+}
+
+/// Every step of an exchange but the signature: what `explain` runs.
+pub async fn decide(
+    state: &Arc<AppState>,
+    client: &Client,
+    request: ExchangeRequest,
+    trace: &mut Trace,
+) -> Result<Decision, ExchangeError> {
     trace.token = Some(fingerprint(&request.subject_token));
-    let jws = open_subject_token(state, request.subject_token).await?;
+    let jws = open_subject_token(state, request.subject_token, trace).await?;
     let now = state.clock.now();
     let verified = verify_subject_token(state, client, &jws, now, trace).await?;
 
@@ -70,6 +127,13 @@ pub async fn exchange(
         .audience
         .choose(&token_aud, request.audience.as_deref())?;
     trace.chosen_aud = Some(audience.clone());
+    trace.passed("audience", || {
+        let rules = &client.config.audience;
+        format!(
+            "select = {:?}: token aud {token_aud:?}, allowed {:?}, requested {:?} -> {audience:?}",
+            rules.mode, rules.allowed, request.audience
+        )
+    });
 
     let issued_type = request
         .requested_token_type
@@ -79,8 +143,14 @@ pub async fn exchange(
     let jti = fresh_jti()?;
     trace.jti = Some(jti.clone());
     let mut subject_claims = verified.claims;
-    apply_rules(&verified.upstream.config.rules, &mut subject_claims).map_err(TokenError::from)?;
-    apply_rules(&client.config.rules, &mut subject_claims).map_err(TokenError::from)?;
+    for rules in [&verified.upstream.config.rules, &client.config.rules] {
+        let fired = apply_rules(rules, &mut subject_claims).map_err(TokenError::from)?;
+        for rule in fired {
+            trace.passed("claim rule", || {
+                format!("{}: {}", rule.origin, rule.summary)
+            });
+        }
+    }
     if subject_claims
         .get("sub")
         .and_then(Value::as_str)
@@ -101,16 +171,33 @@ pub async fn exchange(
         },
     );
     check_issued_size(&claims, &state.limits)?;
+    trace.passed("size", || format!("{} claims, within limits", claims.len()));
     let typ = match issued_type {
         TokenType::AccessToken => client.config.access_token_typ.header_value(),
         TokenType::IdToken | TokenType::Jwt => "JWT",
     };
-    let access_token = sign(state, client.config.signing_alg, typ, claims).await?;
-    Ok(Issued {
-        access_token,
+    Ok(Decision {
+        claims,
+        alg: client.config.signing_alg,
+        typ,
         issued_token_type: issued_type,
         expires_in: expires_at - now,
     })
+}
+
+/// The first part of a compact token as JSON, for `explain`'s report.
+fn decoded_header(token: &str) -> Value {
+    use base64::Engine;
+    token
+        .split('.')
+        .next()
+        .and_then(|part| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// The issued token's claims within the configured count and size.
@@ -135,11 +222,25 @@ fn check_issued_size(claims: &Map<String, Value>, limits: &Limits) -> Result<(),
 }
 
 /// Step 1: parse the compact token, decrypting a JWE to the JWS inside. Returns the JWS text.
-async fn open_subject_token(state: &Arc<AppState>, token: String) -> Result<String, ExchangeError> {
+async fn open_subject_token(
+    state: &Arc<AppState>,
+    token: String,
+    trace: &mut Trace,
+) -> Result<String, ExchangeError> {
     let header = match parse_compact(&token, &state.compact_limits)? {
-        CompactToken::Jws(_) => return Ok(token),
+        CompactToken::Jws(_) => {
+            trace.passed("decryption", || "not encrypted: a JWS".into());
+            return Ok(token);
+        }
         CompactToken::Jwe { header, .. } => header,
     };
+    let described = trace.steps.is_some().then(|| {
+        format!(
+            "JWE alg {} enc {} decrypted",
+            header.alg,
+            header.enc.as_deref().unwrap_or("?")
+        )
+    });
     // RSA private-key operations take ≈0.7 ms: off the reactor, so other requests keep flowing.
     let state_for_decrypt = state.clone();
     let nested = tokio::task::spawn_blocking(move || {
@@ -153,7 +254,10 @@ async fn open_subject_token(state: &Arc<AppState>, token: String) -> Result<Stri
     .await
     .map_err(|err| ExchangeError::Internal(format!("decryption task failed: {err}")))??;
     match parse_compact(&nested, &state.compact_limits)? {
-        CompactToken::Jws(_) => Ok(nested),
+        CompactToken::Jws(_) => {
+            trace.passed("decryption", || described.unwrap_or_default());
+            Ok(nested)
+        }
         CompactToken::Jwe { .. } => Err(TokenError::NestedJwe.into()),
     }
 }
@@ -168,6 +272,9 @@ async fn verify_subject_token(
     trace: &mut Trace,
 ) -> Result<VerifiedToken, ExchangeError> {
     let jws: UnverifiedJws<'_> = parse_jws(token, &state.compact_limits)?;
+    if trace.steps.is_some() {
+        trace.received = Some((decoded_header(token), jws.claims.clone()));
+    }
     let alg = JwsAlg::parse(&jws.header.alg)
         .ok_or_else(|| TokenError::Jose(JoseError::UnsupportedAlgorithm(jws.header.alg.clone())))?;
     let issuer = jws.claims.get("iss").and_then(Value::as_str);
@@ -175,20 +282,28 @@ async fn verify_subject_token(
         .and_then(|issuer| state.upstreams.by_issuer(issuer))
         .ok_or_else(|| TokenError::UntrustedIssuer(issuer.map(str::to_owned)))?;
     trace.upstream = Some(upstream.config.issuer.clone());
-    if !client.config.upstreams.contains(&upstream.config.name) {
+    let name = &upstream.config.name;
+    trace.passed("issuer", || format!("iss is upstream {name:?}"));
+    if !client.config.upstreams.contains(name) {
         return Err(TokenError::UpstreamNotAllowed {
             client: client.config.id.clone(),
-            upstream: upstream.config.name.clone(),
+            upstream: name.clone(),
         }
         .into());
     }
+    trace.passed("upstream allowed", || {
+        format!("client {:?} may use upstream {name:?}", client.config.id)
+    });
     if !upstream.config.algorithms.contains(&alg) {
         return Err(TokenError::AlgorithmNotAllowed {
             alg: alg.name().into(),
-            upstream: upstream.config.name.clone(),
+            upstream: name.clone(),
         }
         .into());
     }
+    trace.passed("algorithm", || {
+        format!("{} is allowed for {name:?}", alg.name())
+    });
     let kid = jws.header.key_id();
     let keys = upstream.keys.keys_for(kid, alg).await?;
     let is_verified = keys
@@ -197,9 +312,19 @@ async fn verify_subject_token(
     if !is_verified {
         return Err(TokenError::BadSignature.into());
     }
+    trace.passed("signature", || {
+        format!("verified with the key for kid {kid:?} from {name:?}'s JWKS")
+    });
     let claims = jws.claims;
     trace.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-    let exp = check_time_claims(&claims, now, upstream.config.leeway.as_secs())?;
+    let leeway = upstream.config.leeway.as_secs();
+    let exp = check_time_claims(&claims, now, leeway)?;
+    trace.passed("time", || {
+        format!(
+            "exp in {} s; nbf and iat not in the future (leeway {leeway} s)",
+            exp - now
+        )
+    });
     if claims
         .get("sub")
         .and_then(Value::as_str)

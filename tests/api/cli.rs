@@ -246,3 +246,168 @@ audiences = ["app"]
         "keys generated beside the config"
     );
 }
+
+/// A config whose upstream is never fetched (explain is given the JWKS), and a client with a
+/// preset and its own rules.
+fn explain_setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+issuer = "https://tokenbridge.example.com"
+listen = "127.0.0.1:8080"
+
+[keys]
+dir = "./keys"
+
+[[upstream]]
+name = "zitadel"
+issuer = "https://zitadel.example.com"
+
+[[client]]
+id = "bookstack"
+secret = {{ sha256 = "{}" }}
+upstreams = ["zitadel"]
+audiences = ["bookstack"]
+preset = "zitadel"
+claims = [{{ keep_only = ["email", "roles"] }}]
+"#,
+            tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
+        ),
+    )
+    .unwrap();
+    let key = crate::helpers::idp_key(tokenbridge::jose::alg::JwsAlg::RS256);
+    std::fs::write(
+        dir.path().join("jwks.json"),
+        serde_json::json!({ "keys": [key.public_jwk()] }).to_string(),
+    )
+    .unwrap();
+    let now = crate::helpers::now();
+    let token = |aud: serde_json::Value, name: &str| {
+        let claims = serde_json::json!({
+            "iss": "https://zitadel.example.com", "sub": "295633781350334464", "aud": aud,
+            "iat": now, "exp": now + 600, "email": "ada@example.com", "phone": "+1",
+            "urn:zitadel:iam:org:project:roles": { "editor": { "1": "acme" } },
+        });
+        std::fs::write(
+            dir.path().join(name),
+            key.sign(&claims, &serde_json::json!({})).unwrap(),
+        )
+        .unwrap();
+    };
+    token(
+        serde_json::json!(["p1", "bookstack", "x@grafana", "y@wiki", "z@api"]),
+        "accepted.jwt",
+    );
+    token(serde_json::json!(["p1", "x@grafana"]), "refused.jwt");
+    (dir, config)
+}
+
+#[test]
+fn explain_walks_an_accepted_token_through_every_check_offline() {
+    let (dir, config) = explain_setup();
+
+    let output = tokenbridge()
+        .args(["explain", "--client", "bookstack", "--config"])
+        .arg(&config)
+        .arg("--token")
+        .arg(dir.path().join("accepted.jwt"))
+        .arg("--jwks")
+        .arg(dir.path().join("jwks.json"))
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "nested JWS header: {\"alg\":\"RS256\"",
+        "claims received:",
+        "ok      signature",
+        "ok      time",
+        "ok      audience: select = Only",
+        "-> \"bookstack\"",
+        "ok      claim rule: preset \"zitadel\" claims[0]: renamed urn:zitadel:iam:org:project:roles -> roles",
+        "ok      claim rule: client[0] (\"bookstack\").claims[0]: kept only the allowed claims",
+        "result: would issue",
+        "\"roles\": [\n    \"editor\"\n  ]",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+    let issued = stdout.split("claims that would be issued").nth(1).unwrap();
+    assert!(
+        !issued.contains("phone"),
+        "keep_only dropped phone:\n{issued}"
+    );
+    assert!(!dir.path().join("keys").exists(), "explain writes no keys");
+}
+
+#[test]
+fn explain_says_precisely_why_a_token_is_refused() {
+    let (dir, config) = explain_setup();
+
+    let output = tokenbridge()
+        .args(["explain", "--client", "bookstack", "--config"])
+        .arg(&config)
+        .arg("--token")
+        .arg("-")
+        .arg("--jwks")
+        .arg(dir.path().join("jwks.json"))
+        .stdin(std::fs::File::open(dir.path().join("refused.jwt")).unwrap())
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(stdout.contains("ok      signature"), "{stdout}");
+    assert!(stdout.contains("REFUSED no audience"), "{stdout}");
+    assert!(
+        stdout.contains("the caller would get 400 invalid_target"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_explain_prints_each_rule_with_presets_expanded() {
+    let (_dir, config) = explain_setup();
+
+    let output = tokenbridge()
+        .args(["check", "--explain", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("upstream \"zitadel\": no claim rules"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("client \"bookstack\": 3 claim rule(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("{ rename = \"urn:zitadel:iam:org:project:roles\", to = \"roles\", keys = true, overwrite = true }    # preset \"zitadel\" claims[0]"), "{stdout}");
+    assert!(
+        stdout.contains("{ drop = [\"urn:zitadel:iam:*\"] }"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "{ keep_only = [\"email\", \"roles\"] }    # client[0] (\"bookstack\").claims[0]"
+        ),
+        "{stdout}"
+    );
+}
