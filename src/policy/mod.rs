@@ -5,3 +5,6 @@ pub mod claims;
 pub mod lifetime;
 pub mod presets;
 pub mod rules;
+
+#[cfg(test)]
+mod property_tests;
