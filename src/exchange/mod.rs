@@ -312,8 +312,9 @@ async fn verify_subject_token(
     if !is_verified {
         return Err(TokenError::BadSignature.into());
     }
-    trace.passed("signature", || {
-        format!("verified with the key for kid {kid:?} from {name:?}'s JWKS")
+    trace.passed("signature", || match kid {
+        Some(kid) => format!("verified with the key for kid {kid:?} from {name:?}'s JWKS"),
+        None => format!("verified with a key from {name:?}'s JWKS (the token names no kid)"),
     });
     let claims = jws.claims;
     trace.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
