@@ -169,6 +169,9 @@ fn check(config_path: &Path, explain: bool) -> Result<(), String> {
         config.clients.len(),
         if config.clients.len() == 1 { "" } else { "s" },
     );
+    if config.clients.is_empty() {
+        report.push_str("  note: no [[client]] is configured, so no one can exchange tokens\n");
+    }
     for note in notes {
         report.push_str(&format!("  note: {note}\n"));
     }

@@ -378,12 +378,27 @@ fn validate_upstreams(
                 "another upstream has the same issuer",
             );
         }
-        check_fetch_url(
+        let issuer_url = check_fetch_url(
             &file.issuer,
             file.danger_allow_http,
             &format!("{label}.issuer"),
             problems,
         );
+        // OIDC Discovery §3: an issuer has no query or fragment.
+        if issuer_url.is_some_and(|url| url.query().is_some() || url.fragment().is_some()) {
+            problems.add(
+                format!("{label}.issuer"),
+                "an issuer has no query or fragment",
+            );
+        }
+        for (value, name) in [
+            (file.max_jwks_bytes, "max_jwks_bytes"),
+            (file.max_jwks_keys, "max_jwks_keys"),
+        ] {
+            if value == Some(0) {
+                problems.add(format!("{label}.{name}"), "must be greater than 0");
+            }
+        }
         let jwks_uri = file.jwks_uri.as_deref().and_then(|uri| {
             check_fetch_url(
                 uri,

@@ -145,3 +145,17 @@ fn a_rewrite_must_start_from_an_allowed_audience() {
             .any(|p| p.key == "client[0] (\"bookstack\").rewrite")
     );
 }
+
+#[test]
+fn an_upstream_issuer_with_a_query_and_zero_caps_are_refused() {
+    let text = GOOD.replace(
+        "issuer = \"https://zitadel.example.com\"",
+        "issuer = \"https://zitadel.example.com/?tenant=1\"\nmax_jwks_bytes = 0\nmax_jwks_keys = 0",
+    );
+
+    let keys: Vec<String> = problems_of(&text).into_iter().map(|p| p.key).collect();
+
+    for key in ["issuer", "max_jwks_bytes", "max_jwks_keys"] {
+        assert!(keys.iter().any(|k| k.ends_with(key)), "{key}: {keys:?}");
+    }
+}
