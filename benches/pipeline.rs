@@ -1,1 +1,404 @@
-fn main() {}
+//! The exchange pipeline, timed in-process without HTTP, and next to it the bare public-key
+//! operations it contains, on the backends the service uses (josekit/openssl for JWE key
+//! management, jsonwebtoken/aws-lc-rs for verification, aws-lc-rs for signing).
+//!
+//! Nothing touches the network: the upstream's JWKS is installed directly, and the clock stands
+//! still so the tokens stay valid for the whole run.
+//!
+//! `cargo bench --bench pipeline`; results in `target/criterion/{pipeline,crypto,runtime}`.
+
+// Benches abort on setup failure: an unwrap here is a broken fixture, never a request path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use josekit::jwe::{self, JweContentEncryption, JweDecrypter, JweHeader};
+use serde_json::{Map, Value, json};
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+
+use tokenbridge::app::build_state;
+use tokenbridge::clients::{Client, ClientCredentials};
+use tokenbridge::clock::{ManualClock, UnixTime};
+use tokenbridge::config;
+use tokenbridge::demo::mint::{IdpKey, encrypt};
+use tokenbridge::exchange::{ExchangeRequest, Issued, Trace, exchange};
+use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg, KeyKind};
+use tokenbridge::jose::keys::{generate, load_private_key};
+use tokenbridge::jose::verify::VerificationKey;
+use tokenbridge::oauth::{ClientSecret, TokenType};
+use tokenbridge::state::AppState;
+
+const NOW: UnixTime = 1_750_000_000;
+const IDP_ISSUER: &str = "https://idp.bench.example";
+const AUDIENCE: &str = "app.bench.example";
+const SECRET: &str = "bench-client-secret-0123456789";
+
+/// The algorithms an IdP may sign subject tokens with.
+const SUBJECT_ALGS: [JwsAlg; 4] = [JwsAlg::RS256, JwsAlg::PS256, JwsAlg::ES256, JwsAlg::EdDSA];
+/// What encrypted subject tokens carry inside: RS256, as Authentik and Keycloak sign by default.
+const NESTED_ALG: JwsAlg = JwsAlg::RS256;
+const JWE_ALGS: [JweAlg; 4] = [
+    JweAlg::RsaOaep,
+    JweAlg::RsaOaep256,
+    JweAlg::EcdhEs,
+    JweAlg::EcdhEsA256Kw,
+];
+const JWE_ENCS: [JweEnc; 2] = [JweEnc::A256Gcm, JweEnc::A256CbcHs512];
+/// The clients' `signing_alg`: what the issued token is signed with.
+const ISSUED_ALGS: [JwsAlg; 2] = [JwsAlg::RS256, JwsAlg::ES256];
+
+/// One tokenbridge, built once from a config file's text, with its upstream's keys installed.
+struct World {
+    /// Holds the key files; removed when the run ends.
+    _dir: TempDir,
+    keys_dir: PathBuf,
+    runtime: Runtime,
+    state: Arc<AppState>,
+    /// By `signing_alg`.
+    clients: HashMap<JwsAlg, Arc<Client>>,
+    idp_keys: Vec<IdpKey>,
+}
+
+impl World {
+    fn build() -> World {
+        let dir = TempDir::new().unwrap();
+        let keys_dir = dir.path().join("keys");
+        std::fs::create_dir_all(&keys_dir).unwrap();
+        write_key(&keys_dir.join("decryption-rsa.pem"), KeyKind::Rsa);
+        write_key(&keys_dir.join("decryption-p256.pem"), KeyKind::EcP256);
+        let config = config::parse_with_env(&config_text(), dir.path(), &|name| {
+            (name == "BENCH_SECRET").then(|| SECRET.to_owned())
+        })
+        .unwrap();
+        // Current-thread, like each actix worker: RSA work goes to the blocking pool.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = {
+            let _entered = runtime.enter();
+            Arc::new(build_state(&config, ManualClock::at(NOW)).unwrap())
+        };
+
+        let idp_keys: Vec<IdpKey> = SUBJECT_ALGS
+            .iter()
+            .map(|&alg| IdpKey::generate(alg, &format!("idp-{alg}")).unwrap())
+            .collect();
+        let public: Vec<&Value> = idp_keys.iter().map(IdpKey::public_jwk).collect();
+        let jwks: Map<String, Value> = serde_json::from_value(json!({ "keys": public })).unwrap();
+        let upstream = state.upstreams.by_issuer(IDP_ISSUER).unwrap();
+        upstream.keys.install_jwks(&jwks).unwrap();
+
+        let clients = ISSUED_ALGS
+            .iter()
+            .map(|&alg| {
+                let credentials = ClientCredentials {
+                    client_id: client_id(alg),
+                    secret: ClientSecret::new(SECRET.to_owned()),
+                };
+                (alg, state.clients.authenticate(&credentials).unwrap())
+            })
+            .collect();
+        World {
+            _dir: dir,
+            keys_dir,
+            runtime,
+            state,
+            clients,
+            idp_keys,
+        }
+    }
+
+    fn idp_key(&self, alg: JwsAlg) -> &IdpKey {
+        self.idp_keys.iter().find(|key| key.alg() == alg).unwrap()
+    }
+
+    fn jws(&self, alg: JwsAlg) -> String {
+        self.idp_key(alg)
+            .sign(&subject_claims(), &json!({}))
+            .unwrap()
+    }
+
+    /// A JWE to tokenbridge's published key for `alg` (RSA or P-256), a JWS inside.
+    fn jwe(&self, alg: JweAlg, enc: JweEnc) -> String {
+        let wanted = if alg.is_rsa() {
+            KeyKind::Rsa
+        } else {
+            KeyKind::EcP256
+        };
+        let recipient = self
+            .state
+            .keys
+            .decryption
+            .iter()
+            .find(|key| key.kind() == wanted)
+            .unwrap()
+            .public_jwk();
+        encrypt(
+            &self.jws(NESTED_ALG),
+            recipient,
+            alg,
+            enc,
+            &json!({ "cty": "JWT" }),
+        )
+        .unwrap()
+    }
+
+    fn exchange(&self, issued: JwsAlg, token: &str) -> Issued {
+        let request = ExchangeRequest {
+            subject_token: token.to_owned(),
+            subject_token_type: TokenType::IdToken,
+            audience: None,
+            requested_token_type: None,
+        };
+        let client = &self.clients[&issued];
+        let mut trace = Trace::default();
+        self.runtime
+            .block_on(exchange(&self.state, client, request, &mut trace))
+            .unwrap()
+    }
+}
+
+fn client_id(alg: JwsAlg) -> String {
+    format!("bench-{}", alg.name().to_lowercase())
+}
+
+fn config_text() -> String {
+    let mut text = format!(
+        r#"
+issuer = "https://tokenbridge.bench.example"
+listen = "127.0.0.1:0"
+
+[keys]
+dir = "keys"
+signing_alg = "RS256"
+
+[[keys.decryption]]
+file = "keys/decryption-rsa.pem"
+kid = "enc-rsa"
+
+[[keys.decryption]]
+file = "keys/decryption-p256.pem"
+kid = "enc-p256"
+
+[[upstream]]
+name = "idp"
+issuer = "{IDP_ISSUER}"
+algorithms = ["RS256", "PS256", "ES256", "EdDSA"]
+"#
+    );
+    for alg in ISSUED_ALGS {
+        text.push_str(&format!(
+            r#"
+[[client]]
+id = "{id}"
+secret = {{ env = "BENCH_SECRET" }}
+upstreams = ["idp"]
+audiences = ["{AUDIENCE}"]
+signing_alg = "{alg}"
+"#,
+            id = client_id(alg),
+        ));
+    }
+    text
+}
+
+fn write_key(path: &Path, kind: KeyKind) {
+    let pem = generate(kind).unwrap().private_key_to_pem_pkcs8().unwrap();
+    std::fs::write(path, pem).unwrap();
+}
+
+/// An ID token as IdPs issue them: a second audience, profile claims, a group list.
+fn subject_claims() -> Value {
+    json!({
+        "iss": IDP_ISSUER,
+        "sub": "248289761001",
+        "aud": [AUDIENCE, "account"],
+        "iat": NOW - 30,
+        "auth_time": NOW - 60,
+        "exp": NOW + 3600,
+        "nonce": "n-0S6_WzA2Mj",
+        "email": "jane.doe@bench.example",
+        "email_verified": true,
+        "name": "Jane Doe",
+        "preferred_username": "jane",
+        "groups": ["staff", "wiki-editors", "ops"],
+    })
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+fn benchmarks(c: &mut Criterion) {
+    let world = World::build();
+    pipeline(c, &world);
+    public_key_operations(c, &world);
+    runtime_overhead(c, &world);
+}
+
+/// `exchange::exchange` end to end, per subject token shape and issued algorithm.
+fn pipeline(c: &mut Criterion, world: &World) {
+    let mut group = c.benchmark_group("pipeline");
+    for issued in ISSUED_ALGS {
+        for alg in SUBJECT_ALGS {
+            let shape = format!("jws-{alg}");
+            bench_exchange(&mut group, world, &shape, issued, &world.jws(alg));
+        }
+        for alg in JWE_ALGS {
+            for enc in JWE_ENCS {
+                let shape = format!("jwe-{alg}+{enc}-{NESTED_ALG}");
+                bench_exchange(&mut group, world, &shape, issued, &world.jwe(alg, enc));
+            }
+        }
+    }
+    group.finish();
+}
+
+fn bench_exchange(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    world: &World,
+    shape: &str,
+    issued: JwsAlg,
+    token: &str,
+) {
+    // A combination that fails would time the error path: check it once first.
+    let header = header_of(&world.exchange(issued, token).access_token);
+    assert_eq!(header["alg"], issued.name(), "{shape} issued {issued}");
+    let id = BenchmarkId::new(shape, format!("issued-{issued}"));
+    group.bench_function(id, |b| b.iter(|| world.exchange(issued, black_box(token))));
+}
+
+/// The public-key operations inside the pipeline, each alone.
+fn public_key_operations(c: &mut Criterion, world: &World) {
+    let mut group = c.benchmark_group("crypto");
+
+    for alg in SUBJECT_ALGS {
+        let key = VerificationKey::from_jwk(world.idp_key(alg).public_jwk())
+            .unwrap()
+            .unwrap();
+        let token = world.jws(alg);
+        let (signing_input, signature) = token.rsplit_once('.').unwrap();
+        assert!(key.verify(alg, signing_input.as_bytes(), signature));
+        group.bench_function(format!("verify-{alg}"), |b| {
+            b.iter(|| key.verify(alg, black_box(signing_input.as_bytes()), signature))
+        });
+    }
+
+    // The claims the pipeline signs, taken from a token it issued.
+    let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));
+    let claims = claims_of(&issued.access_token);
+    for alg in ISSUED_ALGS {
+        let signer = world.state.keys.signer(alg).unwrap();
+        group.bench_function(format!("sign-{alg}"), |b| {
+            b.iter(|| signer.sign_compact("JWT", black_box(&claims)).unwrap())
+        });
+    }
+
+    // Only the key-management step of JWE decryption (RFC 7516 §5.2 steps 6–10): the CEK is
+    // recovered, the content is not decrypted.
+    for alg in JWE_ALGS {
+        let enc = JweEnc::A256Gcm;
+        let file = if alg.is_rsa() {
+            "decryption-rsa.pem"
+        } else {
+            "decryption-p256.pem"
+        };
+        // The same PKCS#8 DER and josekit constructor the service's `DecryptionKey` uses.
+        let der = load_private_key(&world.keys_dir.join(file))
+            .unwrap()
+            .pkey
+            .private_key_to_pkcs8()
+            .unwrap();
+        let decrypter: Box<dyn JweDecrypter> = match alg {
+            JweAlg::RsaOaep => Box::new(jwe::RSA_OAEP.decrypter_from_der(&der).unwrap()),
+            JweAlg::RsaOaep256 => Box::new(jwe::RSA_OAEP_256.decrypter_from_der(&der).unwrap()),
+            JweAlg::EcdhEs => Box::new(jwe::ECDH_ES.decrypter_from_der(&der).unwrap()),
+            JweAlg::EcdhEsA256Kw => Box::new(jwe::ECDH_ES_A256KW.decrypter_from_der(&der).unwrap()),
+            other => panic!("no bare benchmark for {other}"),
+        };
+        let token = world.jwe(alg, enc);
+        let mut parts = token.split('.');
+        let header = JweHeader::from_bytes(&decode(parts.next().unwrap())).unwrap();
+        let encrypted_key = decode(parts.next().unwrap());
+        let encrypted_key = (!encrypted_key.is_empty()).then_some(encrypted_key.as_slice());
+        let content: &dyn JweContentEncryption = &jwe::enc::A256GCM;
+        decrypter.decrypt(encrypted_key, content, &header).unwrap();
+        let name = match alg {
+            JweAlg::RsaOaep | JweAlg::RsaOaep256 => format!("decrypt-cek-{alg}-rsa2048"),
+            _ => format!("decrypt-cek-{alg}-p256"),
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                decrypter
+                    .decrypt(black_box(encrypted_key), content, &header)
+                    .unwrap()
+                    .into_owned()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// What moving work off the reactor costs: the pipeline hands each RSA private-key operation to
+/// the blocking pool and waits for it; this is that round trip with no work in it.
+fn runtime_overhead(c: &mut Criterion, world: &World) {
+    let mut group = c.benchmark_group("runtime");
+    group.bench_function("spawn_blocking-round-trip", |b| {
+        b.iter(|| {
+            world
+                .runtime
+                .block_on(async { tokio::task::spawn_blocking(|| black_box(1)).await })
+                .unwrap()
+        })
+    });
+    // The same round trip around the RS256 signature the pipeline sends there: compared with
+    // `crypto/sign-RS256`, what a wake-up after ~0.25 ms of idling costs on this host.
+    let signer = world.state.keys.signer(JwsAlg::RS256).unwrap().clone();
+    let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));
+    let claims = Arc::new(claims_of(&issued.access_token));
+    group.bench_function("spawn_blocking-sign-RS256", |b| {
+        b.iter(|| {
+            let (signer, claims) = (signer.clone(), claims.clone());
+            world
+                .runtime
+                .block_on(async {
+                    tokio::task::spawn_blocking(move || signer.sign_compact("JWT", &claims)).await
+                })
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn decode(part: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(part).unwrap()
+}
+
+fn header_of(token: &str) -> Value {
+    serde_json::from_slice(&decode(token.split('.').next().unwrap())).unwrap()
+}
+
+fn claims_of(token: &str) -> Map<String, Value> {
+    serde_json::from_slice(&decode(token.split('.').nth(1).unwrap())).unwrap()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = benchmarks
+}
+criterion_main!(benches);
