@@ -7,7 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use tokio::task::JoinHandle;
 
-use crate::clients::ClientRegistry;
+use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigErrors};
 use crate::http;
@@ -170,11 +170,14 @@ fn state_with_keys(
         keys,
         upstreams,
         clients,
+        failed_auth: FailedAuthLimiter::new(config.limits.failed_auth),
         clock,
         limits: config.limits,
         compact_limits: CompactLimits {
             max_token_bytes: config.limits.max_token_bytes,
             max_header_bytes: config.limits.max_header_bytes,
+            max_json_depth: config.limits.max_json_depth,
+            max_claims: config.limits.max_claims,
         },
         content_encryption: config.keys.content_encryption.clone(),
     })

@@ -1,6 +1,6 @@
 //! The read-only world a request sees.
 
-use crate::clients::ClientRegistry;
+use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::SharedClock;
 use crate::config::Limits;
 use crate::jose::alg::JweEnc;
@@ -13,6 +13,7 @@ pub struct AppState {
     pub keys: KeyRing,
     pub upstreams: Upstreams,
     pub clients: ClientRegistry,
+    pub failed_auth: FailedAuthLimiter,
     pub clock: SharedClock,
     pub limits: Limits,
     pub compact_limits: CompactLimits,

@@ -1,10 +1,12 @@
 //! The client registry: who may exchange, with which secret, under which rules.
 
+mod failed_auth;
 mod rate_limit;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use failed_auth::FailedAuthLimiter;
 pub use rate_limit::{RateLimited, TokenBucket};
 
 use crate::clock::Clock;

@@ -34,6 +34,15 @@ impl TokenBucket {
 
     /// Takes one token, or says how long until one is there. `now` is monotonic time.
     pub fn take(&self, now: Duration) -> Result<(), RateLimited> {
+        self.refilled(now, true)
+    }
+
+    /// Whether a token is there, without taking it.
+    pub fn check(&self, now: Duration) -> Result<(), RateLimited> {
+        self.refilled(now, false)
+    }
+
+    fn refilled(&self, now: Duration, is_taking: bool) -> Result<(), RateLimited> {
         let mut state = self
             .state
             .lock()
@@ -43,7 +52,9 @@ impl TokenBucket {
             (state.tokens + elapsed * self.limit.per_second).min(f64::from(self.limit.burst));
         state.updated = now;
         if state.tokens >= 1.0 {
-            state.tokens -= 1.0;
+            if is_taking {
+                state.tokens -= 1.0;
+            }
             return Ok(());
         }
         let wait = (1.0 - state.tokens) / self.limit.per_second;

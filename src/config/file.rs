@@ -45,6 +45,10 @@ pub struct LimitsFile {
     pub max_token_bytes: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub jwks_max_age: Option<String>,
+    pub failed_auth: Option<RateLimitFile>,
+    pub max_json_depth: Option<usize>,
+    pub max_claims: Option<usize>,
+    pub max_aud_values: Option<usize>,
     pub max_issued_claims: Option<usize>,
     pub max_issued_bytes: Option<usize>,
 }
@@ -59,6 +63,8 @@ pub struct UpstreamFile {
     pub leeway: Option<String>,
     #[serde(default)]
     pub danger_allow_http: bool,
+    #[serde(default)]
+    pub allow_jwks_on_other_host: bool,
     pub refresh_interval: Option<String>,
     pub max_key_age: Option<String>,
     pub refetch_cooldown: Option<String>,

@@ -64,6 +64,14 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// `Cache-Control: max-age` of the published key sets and discovery documents.
     pub jwks_max_age: Duration,
+    /// Failed client authentications per source address.
+    pub failed_auth: RateLimit,
+    /// Nesting depth of a token's header or claims JSON.
+    pub max_json_depth: usize,
+    /// Top-level claims a subject token may have.
+    pub max_claims: usize,
+    /// Values a subject token's `aud` may have.
+    pub max_aud_values: usize,
     /// The issued token's claims, at most: a rule can't turn a large upstream claim into an
     /// oversized token.
     pub max_issued_claims: usize,
@@ -78,6 +86,13 @@ impl Default for Limits {
             max_token_bytes: 16 * 1024,
             max_header_bytes: 2 * 1024,
             jwks_max_age: Duration::from_secs(300),
+            failed_auth: RateLimit {
+                per_second: 0.2,
+                burst: 10,
+            },
+            max_json_depth: 16,
+            max_claims: 128,
+            max_aud_values: 32,
             max_issued_claims: 64,
             max_issued_bytes: 8 * 1024,
         }
@@ -93,6 +108,8 @@ pub struct UpstreamConfig {
     pub algorithms: Vec<JwsAlg>,
     pub leeway: Duration,
     pub is_http_allowed: bool,
+    /// Accept a discovered `jwks_uri` on another host than the issuer's.
+    pub is_jwks_on_other_host_allowed: bool,
     pub refresh_interval: Duration,
     pub max_key_age: Duration,
     pub refetch_cooldown: Duration,

@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::error::{ConfigErrors, Problems};
-use super::file::{ClientFile, KeysFile, LimitsFile, SecretFile, TOP_LEVEL_KEYS, UpstreamFile};
+use super::file::{
+    ClientFile, KeysFile, LimitsFile, RateLimitFile, SecretFile, TOP_LEVEL_KEYS, UpstreamFile,
+};
 use super::{
     AccessTokenTyp, ClientConfig, Config, DecryptionKeyConfig, KeysConfig, Limits, RateLimit,
     SigningKeyConfig, UpstreamConfig,
@@ -309,8 +311,32 @@ fn names_to_algs<T: Copy>(
         .collect()
 }
 
+fn rate_limit(
+    file: Option<RateLimitFile>,
+    default: RateLimit,
+    key: &str,
+    problems: &mut Problems,
+) -> RateLimit {
+    let Some(limit) = file else {
+        return default;
+    };
+    if !(limit.per_second.is_finite() && limit.per_second > 0.0) || limit.burst == 0 {
+        problems.add(key, "per_second and burst must be greater than 0");
+    }
+    RateLimit {
+        per_second: limit.per_second,
+        burst: limit.burst,
+    }
+}
+
 fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
     let defaults = Limits::default();
+    let failed_auth = rate_limit(
+        file.failed_auth,
+        defaults.failed_auth,
+        "limits.failed_auth",
+        problems,
+    );
     let mut positive = |value: Option<usize>, default: usize, key: &str| match value {
         Some(0) => {
             problems.add(key, "must be greater than 0");
@@ -334,6 +360,18 @@ fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
             file.max_header_bytes,
             defaults.max_header_bytes,
             "limits.max_header_bytes",
+        ),
+        failed_auth,
+        max_json_depth: positive(
+            file.max_json_depth,
+            defaults.max_json_depth,
+            "limits.max_json_depth",
+        ),
+        max_claims: positive(file.max_claims, defaults.max_claims, "limits.max_claims"),
+        max_aud_values: positive(
+            file.max_aud_values,
+            defaults.max_aud_values,
+            "limits.max_aud_values",
         ),
         max_issued_claims: positive(
             file.max_issued_claims,
@@ -445,6 +483,7 @@ fn validate_upstreams(
                 problems,
             ),
             is_http_allowed: file.danger_allow_http,
+            is_jwks_on_other_host_allowed: file.allow_jwks_on_other_host,
             refresh_interval,
             max_key_age,
             refetch_cooldown: duration(
@@ -584,21 +623,12 @@ fn validate_clients(
         if max_ttl.is_zero() {
             problems.add(format!("{label}.max_ttl"), "must be longer than 0s");
         }
-        let rate_limit = match file.rate_limit {
-            None => RateLimit::default(),
-            Some(limit) => {
-                if !(limit.per_second.is_finite() && limit.per_second > 0.0) || limit.burst == 0 {
-                    problems.add(
-                        format!("{label}.rate_limit"),
-                        "per_second and burst must be greater than 0",
-                    );
-                }
-                RateLimit {
-                    per_second: limit.per_second,
-                    burst: limit.burst,
-                }
-            }
-        };
+        let rate_limit = rate_limit(
+            file.rate_limit,
+            RateLimit::default(),
+            &format!("{label}.rate_limit"),
+            problems,
+        );
         clients.push(ClientConfig {
             id: file.id,
             secret,

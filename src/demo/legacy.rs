@@ -87,6 +87,7 @@ fn verified_rs256(
     let limits = CompactLimits {
         max_token_bytes: 64 * 1024,
         max_header_bytes: 4096,
+        ..CompactLimits::default()
     };
     let jws =
         parse_jws(token, &limits).map_err(|err| format!("could not parse the token: {err}"))?;

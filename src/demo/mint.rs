@@ -212,6 +212,7 @@ mod tests {
         let limits = CompactLimits {
             max_token_bytes: 16 * 1024,
             max_header_bytes: 2048,
+            ..CompactLimits::default()
         };
         let CompactToken::Jwe { header, .. } = parse_compact(&jwe, &limits).unwrap() else {
             panic!("not a JWE");

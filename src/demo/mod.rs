@@ -448,6 +448,7 @@ fn claims_of(token: &str) -> String {
     let limits = CompactLimits {
         max_token_bytes: 64 * 1024,
         max_header_bytes: 4096,
+        ..CompactLimits::default()
     };
     match parse_compact(token, &limits) {
         Ok(CompactToken::Jws(_)) => parse_jws(token, &limits)

@@ -38,6 +38,8 @@ pub enum TokenError {
     NoLifetimeLeft,
     #[error(transparent)]
     Rule(#[from] RuleError),
+    #[error("aud has {0} values, more than limits.max_aud_values")]
+    TooManyAudiences(usize),
     #[error("the issued token would have {0}, over the limit")]
     IssuedTooLarge(String),
 }

@@ -120,7 +120,7 @@ pub async fn decide(
     let now = state.clock.now();
     let verified = verify_subject_token(state, client, &jws, now, trace).await?;
 
-    let token_aud = audiences(&verified.claims)?;
+    let token_aud = audiences(&verified.claims, state.limits.max_aud_values)?;
     trace.original_aud.clone_from(&token_aud);
     let audience = client
         .config
@@ -381,9 +381,12 @@ fn numeric_date(
 }
 
 /// `aud` as a list, whether the token carries a string or an array (RFC 7519 §4.1.3).
-fn audiences(claims: &Map<String, Value>) -> Result<Vec<String>, TokenError> {
+fn audiences(claims: &Map<String, Value>, max_values: usize) -> Result<Vec<String>, TokenError> {
     match claims.get("aud") {
         Some(Value::String(aud)) => Ok(vec![aud.clone()]),
+        Some(Value::Array(values)) if values.len() > max_values => {
+            Err(TokenError::TooManyAudiences(values.len()))
+        }
         Some(Value::Array(values)) => values
             .iter()
             .map(|value| {

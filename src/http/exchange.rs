@@ -80,9 +80,24 @@ async fn handle(
         "application/json" => (RequestParams::from_json(&body)?, false),
         _ => return Err(ExchangeError::UnsupportedMediaType),
     };
-    let credentials = client_credentials(request, &params)?;
-    *client_id = Some(credentials.client_id.clone());
-    let client = state.clients.authenticate(&credentials)?;
+    let address = request.peer_addr().map(|peer| peer.ip());
+    let now = state.clock.monotonic();
+    if let Some(address) = address {
+        state.failed_auth.check(address, now)?;
+    }
+    let authenticated = client_credentials(request, &params).and_then(|credentials| {
+        *client_id = Some(credentials.client_id.clone());
+        Ok(state.clients.authenticate(&credentials)?)
+    });
+    let client = match authenticated {
+        Ok(client) => client,
+        Err(err) => {
+            if let Some(address) = address {
+                state.failed_auth.record_failure(address, now);
+            }
+            return Err(err);
+        }
+    };
     client.bucket.take(state.clock.monotonic())?;
     let exchange_request = ExchangeRequest::parse(&params, is_form)?;
     exchange::exchange(state, &client, exchange_request, trace).await

@@ -13,6 +13,10 @@ use super::JoseError;
 pub struct CompactLimits {
     pub max_token_bytes: usize,
     pub max_header_bytes: usize,
+    /// Nesting of objects and arrays in a header or the claims, checked before parsing.
+    pub max_json_depth: usize,
+    /// Top-level claims of the subject token.
+    pub max_claims: usize,
 }
 
 impl Default for CompactLimits {
@@ -20,8 +24,41 @@ impl Default for CompactLimits {
         CompactLimits {
             max_token_bytes: 16 * 1024,
             max_header_bytes: 2 * 1024,
+            max_json_depth: 16,
+            max_claims: 128,
         }
     }
+}
+
+/// Whether JSON text nests objects and arrays at most `max` deep. A byte scan, so a deeply nested
+/// document is refused before a parser recurses into it.
+pub fn json_depth_within(text: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut is_in_string = false;
+    let mut is_escaped = false;
+    for &byte in text {
+        if is_in_string {
+            match byte {
+                _ if is_escaped => is_escaped = false,
+                b'\\' => is_escaped = true,
+                b'"' => is_in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => is_in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// The protected header members tokenbridge acts on. Members it does not name (`jku`, `x5u`,
@@ -120,7 +157,13 @@ pub fn parse_jws<'a>(
         return Err(JoseError::Malformed("a JWS header with enc"));
     }
     let payload = decode_part(payload_b64)?;
+    if !json_depth_within(&payload, limits.max_json_depth) {
+        return Err(JoseError::TooLarge);
+    }
     let claims = match serde_json::from_slice::<Value>(&payload) {
+        Ok(Value::Object(claims)) if claims.len() > limits.max_claims => {
+            return Err(JoseError::TooLarge);
+        }
         Ok(Value::Object(claims)) => claims,
         Ok(_) => return Err(JoseError::Malformed("claims are not a JSON object")),
         Err(_) => return Err(JoseError::Malformed("claims are not JSON")),
@@ -140,6 +183,9 @@ fn decode_header(header_b64: &str, limits: &CompactLimits) -> Result<JoseHeader,
         return Err(JoseError::TooLarge);
     }
     let bytes = decode_part(header_b64)?;
+    if !json_depth_within(&bytes, limits.max_json_depth) {
+        return Err(JoseError::TooLarge);
+    }
     let header: JoseHeader = serde_json::from_slice(&bytes)
         .map_err(|_| JoseError::Malformed("header is not a valid JOSE header"))?;
     // RFC 7515 §4.1.11: a recipient MUST reject a `crit` it does not understand. tokenbridge

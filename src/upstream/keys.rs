@@ -174,6 +174,16 @@ impl UpstreamKeys {
                     "discovery at {discovery_url} has no valid jwks_uri"
                 ))
             })?;
+        // A discovery document that sends us to another host for keys is refused unless the
+        // operator said that host is fine: discovery must not choose whom tokenbridge trusts.
+        let issuer_host = Url::parse(&self.config.issuer)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned));
+        if uri.host_str() != issuer_host.as_deref() && !self.config.is_jwks_on_other_host_allowed {
+            return Err(FetchError::Invalid(format!(
+                "discovery at {discovery_url} names jwks_uri {uri} on another host than the issuer; set allow_jwks_on_other_host = true to accept it"
+            )));
+        }
         if let Ok(mut slot) = self.discovered_jwks_uri.write() {
             *slot = Some(uri.clone());
         }
