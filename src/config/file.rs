@@ -46,6 +46,9 @@ pub struct LimitsFile {
     pub max_header_bytes: Option<usize>,
     pub jwks_max_age: Option<String>,
     pub failed_auth: Option<RateLimitFile>,
+    #[serde(default)]
+    pub allow_zip: bool,
+    pub max_inflated_bytes: Option<usize>,
     pub max_json_depth: Option<usize>,
     pub max_claims: Option<usize>,
     pub max_aud_values: Option<usize>,

@@ -66,6 +66,9 @@ pub struct Limits {
     pub jwks_max_age: Duration,
     /// Failed client authentications per source address.
     pub failed_auth: RateLimit,
+    /// Accept JWEs with `zip: DEF`, inflated to at most `max_inflated_bytes`.
+    pub is_zip_allowed: bool,
+    pub max_inflated_bytes: usize,
     /// Nesting depth of a token's header or claims JSON.
     pub max_json_depth: usize,
     /// Top-level claims a subject token may have.
@@ -90,6 +93,8 @@ impl Default for Limits {
                 per_second: 0.2,
                 burst: 10,
             },
+            is_zip_allowed: false,
+            max_inflated_bytes: 16 * 1024,
             max_json_depth: 16,
             max_claims: 128,
             max_aud_values: 32,

@@ -362,6 +362,12 @@ fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
             "limits.max_header_bytes",
         ),
         failed_auth,
+        is_zip_allowed: file.allow_zip,
+        max_inflated_bytes: positive(
+            file.max_inflated_bytes,
+            defaults.max_inflated_bytes,
+            "limits.max_inflated_bytes",
+        ),
         max_json_depth: positive(
             file.max_json_depth,
             defaults.max_json_depth,

@@ -19,6 +19,8 @@ type Minter = Box<dyn Fn() -> Option<String> + Send + Sync>;
 struct IdpState {
     issuer: String,
     jwks: RwLock<Value>,
+    /// A `jwks_uri` to announce instead of the IdP's own.
+    jwks_uri: RwLock<Option<String>>,
     is_failing: AtomicBool,
     delay_ms: AtomicU64,
     jwks_requests: AtomicUsize,
@@ -45,6 +47,7 @@ impl DemoIdp {
         let state = Arc::new(IdpState {
             issuer: format!("http://127.0.0.1:{port}"),
             jwks: RwLock::new(jwks_of(keys)),
+            jwks_uri: RwLock::new(None),
             is_failing: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             jwks_requests: AtomicUsize::new(0),
@@ -103,6 +106,13 @@ impl DemoIdp {
     pub fn publish_raw(&self, document: Value) {
         if let Ok(mut jwks) = self.state.jwks.write() {
             *jwks = document;
+        }
+    }
+
+    /// Announces `uri` as the `jwks_uri` in discovery (a key source elsewhere).
+    pub fn announce_jwks_uri(&self, uri: &str) {
+        if let Ok(mut slot) = self.state.jwks_uri.write() {
+            *slot = Some(uri.to_owned());
         }
     }
 
@@ -173,9 +183,15 @@ async fn discovery(state: web::Data<IdpState>) -> HttpResponse {
         return response;
     }
     let issuer = &state.issuer;
+    let jwks_uri = state
+        .jwks_uri
+        .read()
+        .ok()
+        .and_then(|uri| uri.clone())
+        .unwrap_or_else(|| format!("{issuer}/jwks"));
     HttpResponse::Ok().json(json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}/jwks"),
+        "jwks_uri": jwks_uri,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "response_types_supported": ["code"],

@@ -249,6 +249,10 @@ async fn open_subject_token(
             &header,
             &state_for_decrypt.keys.decryption,
             &state_for_decrypt.content_encryption,
+            state_for_decrypt
+                .limits
+                .is_zip_allowed
+                .then_some(state_for_decrypt.limits.max_inflated_bytes),
         )
     })
     .await

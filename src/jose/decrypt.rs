@@ -1,6 +1,6 @@
 //! JWE decryption (RFC 7516) of nested JWTs with tokenbridge's own keys.
 
-use josekit::jwe::{self, JweDecrypter};
+use josekit::jwe::{self, JweCompression, JweContext, JweDecrypter};
 use openssl::pkey::{PKey, Private};
 use serde_json::Value;
 
@@ -132,6 +132,7 @@ pub fn decrypt_nested(
     header: &JoseHeader,
     keys: &[DecryptionKey],
     allowed_enc: &[JweEnc],
+    max_inflated_bytes: Option<usize>,
 ) -> Result<String, JoseError> {
     let alg = JweAlg::parse(&header.alg)
         .ok_or_else(|| JoseError::UnsupportedAlgorithm(header.alg.clone()))?;
@@ -141,11 +142,18 @@ pub fn decrypt_nested(
     if !allowed_enc.contains(&enc) {
         return Err(JoseError::UnsupportedAlgorithm(enc_name.to_owned()));
     }
-    // Compression is refused outright: an inflated plaintext is a denial-of-service lever
-    // (RFC 8725 §3.6) and no IdP we serve needs it.
-    if header.zip.is_some() {
-        return Err(JoseError::CompressionRefused);
-    }
+    // Compression is refused unless enabled: an inflated plaintext is a denial-of-service lever
+    // (RFC 8725 §3.6). When enabled, only DEF, and inflation stops at the limit.
+    let context = match (header.zip.as_deref(), max_inflated_bytes) {
+        (None, _) => None,
+        (Some("DEF"), Some(limit)) => {
+            let mut context = JweContext::new();
+            context.remove_compression("DEF");
+            context.add_compression(Box::new(BoundedDeflate { limit }));
+            Some(context)
+        }
+        (Some(_), _) => return Err(JoseError::CompressionRefused),
+    };
     // RFC 7519 §5.2: a nested JWT says "JWT" in cty; Authentik sends no cty at all.
     if header
         .cty
@@ -166,9 +174,13 @@ pub fn decrypt_nested(
         let Some(decrypter) = key.decrypter(alg) else {
             continue;
         };
-        let Ok((plaintext, returned)) =
-            jwe::deserialize_compact_with_selector(token, |_| Ok(Some(decrypter)))
-        else {
+        let decrypted = match &context {
+            Some(context) => {
+                context.deserialize_compact_with_selector(token, |_| Ok(Some(decrypter)))
+            }
+            None => jwe::deserialize_compact_with_selector(token, |_| Ok(Some(decrypter))),
+        };
+        let Ok((plaintext, returned)) = decrypted else {
             continue;
         };
         if returned.content_encryption() != Some(enc.name()) {
@@ -178,4 +190,41 @@ pub fn decrypt_nested(
             .map_err(|_| JoseError::Malformed("the JWE plaintext is not a compact JWS"));
     }
     Err(JoseError::Undecryptable)
+}
+
+/// RFC 7516 `zip: DEF` (raw DEFLATE, RFC 1951) that stops at `limit` bytes of output: a small
+/// ciphertext can't make tokenbridge allocate what it claims to inflate to.
+#[derive(Debug, Clone)]
+struct BoundedDeflate {
+    limit: usize,
+}
+
+impl JweCompression for BoundedDeflate {
+    fn name(&self) -> &str {
+        "DEF"
+    }
+
+    fn compress(&self, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, message)?;
+        encoder.finish()
+    }
+
+    fn decompress(&self, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+        let decoder = flate2::read::DeflateDecoder::new(message);
+        let mut inflated = Vec::new();
+        let cap = u64::try_from(self.limit)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        std::io::Read::read_to_end(&mut std::io::Read::take(decoder, cap), &mut inflated)?;
+        if inflated.len() > self.limit {
+            return Err(std::io::Error::other("inflates past the limit"));
+        }
+        Ok(inflated)
+    }
+
+    fn box_clone(&self) -> Box<dyn JweCompression> {
+        Box::new(self.clone())
+    }
 }

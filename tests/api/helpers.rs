@@ -118,6 +118,8 @@ id = "app"
 secret = {{ sha256 = "{app}" }}
 upstreams = ["idp"]
 audiences = ["app"]
+# The mutation test sends hundreds of requests.
+rate_limit = {{ per_second = 1000, burst = 1000 }}
 
 [[client]]
 id = "only"

@@ -2,6 +2,7 @@
 // Tests abort on a broken fixture; that is what unwrap/panic mean here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attacks;
 mod audience;
 mod claims;
 mod cli;
@@ -10,5 +11,6 @@ mod exchange;
 mod helpers;
 mod jose_matrix;
 mod keys;
+mod mutations;
 mod upstream;
 mod well_known;
