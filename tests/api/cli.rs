@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use serde_json::json;
+
 fn tokenbridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tokenbridge"))
 }
@@ -170,13 +172,9 @@ fn check_reads_the_config_path_from_tokenbridge_config() {
 
 #[tokio::test]
 async fn serve_answers_on_its_port_and_exits_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tokenbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let config = format!(
+        r#"
 issuer = "https://tokenbridge.example.com"
 listen = "127.0.0.1:0"
 
@@ -194,35 +192,9 @@ secret = {{ sha256 = "{}" }}
 upstreams = ["unreachable"]
 audiences = ["app"]
 "#,
-            tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
-        ),
-    )
-    .unwrap();
-    let mut child = tokenbridge()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = lines
-        .by_ref()
-        .take(50)
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.contains("tokenbridge is listening")
-                .then(|| {
-                    line.split("port=")
-                        .nth(1)?
-                        .split_whitespace()
-                        .next()?
-                        .parse::<u16>()
-                        .ok()
-                })
-                .flatten()
-        })
-        .expect("the listening line names the port");
+        tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
+    );
+    let (mut child, port) = start_serve(dir.path(), &config);
 
     let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
         .await
@@ -410,4 +382,129 @@ fn check_explain_prints_each_rule_with_presets_expanded() {
         ),
         "{stdout}"
     );
+}
+
+/// Starts `tokenbridge serve` with `config` (written beside a keys dir); returns it and its port.
+fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16) {
+    use std::io::{BufRead, BufReader};
+    let path = dir.join("tokenbridge.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = tokenbridge()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = line
+                .contains("tokenbridge is listening")
+                .then(|| {
+                    line.split("port=")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u16>()
+                        .ok()
+                })
+                .flatten()
+            {
+                let _ = port_tx.send(port);
+            }
+        }
+    });
+    let Ok(port) = port_rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        panic!("serve did not log its port within 30 s");
+    };
+    (child, port)
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_exchange_finish_then_exits_0() {
+    use crate::helpers::*;
+    let idp =
+        tokenbridge::demo::idp::DemoIdp::start(&[&idp_key(tokenbridge::jose::alg::JwsAlg::RS256)])
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "issuer = \"https://tokenbridge.example.com\"\nlisten = \"127.0.0.1:0\"\n\n[keys]\ndir = \"./keys\"\n\n[[upstream]]\nname = \"idp\"\nissuer = \"{}\"\ndanger_allow_http = true\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\n",
+        idp.issuer(),
+        tokenbridge::oauth::SecretDigest::of(secret_of("app").as_bytes()).to_hex()
+    );
+    let (mut child, port) = start_serve(dir.path(), &config);
+    // The IdP rotates and turns slow: the next exchange waits ~1.5 s on the refetch.
+    let rotated = rotated_idp_key();
+    idp.publish(&[&rotated]);
+    idp.set_delay(std::time::Duration::from_millis(1500));
+    let now = now();
+    let token = rotated
+        .sign(
+            &json!({ "iss": idp.issuer(), "sub": "u", "aud": "app", "iat": now, "exp": now + 600 }),
+            &json!({}),
+        )
+        .unwrap();
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/exchange"))
+            .basic_auth("app", Some(secret_of("app")))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", ID_TOKEN),
+            ])
+            .send()
+            .await
+            .map(|response| response.status().as_u16())
+    });
+
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let answered = in_flight.await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(answered.unwrap(), 200, "the in-flight exchange finished");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_key_file_that_fails_to_load_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.pem"),
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let config = dir.path().join("tokenbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "issuer = \"https://tb.example.com\"\nlisten = \"127.0.0.1:0\"\n\n[keys]\ndir = \"./keys\"\n\n[[keys.signing]]\nfile = \"broken.pem\"\nalg = \"RS256\"\n\n[[upstream]]\nname = \"idp\"\nissuer = \"https://127.0.0.1:1\"\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\n",
+            tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
+        ),
+    )
+    .unwrap();
+
+    let output = tokenbridge()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("keys.signing[0]") && stderr.contains("broken.pem"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
 }

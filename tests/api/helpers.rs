@@ -60,7 +60,7 @@ pub fn attacker_key() -> Arc<IdpKey> {
 }
 
 /// tokenbridge's key files (RSA decryption, P-256 decryption, signing keys), written once.
-fn fixture_keys() -> &'static Path {
+pub fn fixture_keys() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = TempDir::new().unwrap().keep();
@@ -493,7 +493,7 @@ fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("debug")
+            .with_env_filter("trace")
             .with_ansi(false)
             .with_writer(|| Capture)
             .try_init();

@@ -11,6 +11,7 @@ mod exchange;
 mod helpers;
 mod jose_matrix;
 mod keys;
+mod logs;
 mod mutations;
 mod upstream;
 mod well_known;
