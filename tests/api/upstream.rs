@@ -160,3 +160,86 @@ async fn an_idp_down_at_start_does_not_stop_the_start_and_is_fetched_on_first_us
 fn attacker_key_with_kid(kid: &str) -> tokenbridge::demo::mint::IdpKey {
     tokenbridge::demo::mint::IdpKey::generate(JwsAlg::RS256, kid).unwrap()
 }
+
+#[tokio::test]
+async fn an_idp_answering_garbage_leaves_the_cached_keys_in_use_and_readyz_names_the_error() {
+    let app = spawn_app_with(idp_only("0s")).await;
+    let known = app.id_token(json!("app"), json!({}));
+    let unknown = app.id_token_signed(
+        &attacker_key_with_kid("not-published"),
+        json!("app"),
+        json!({}),
+    );
+    app.idp
+        .publish_raw(json!({ "keys": "not a list", "garbage": [1, 2, 3] }));
+
+    let refused = app.exchange("app", &unknown, &[]).await;
+    let still_fine = app.exchange("app", &known, &[]).await;
+    let ready: serde_json::Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    refused.assert_refused(400, "invalid_request");
+    assert_eq!(still_fine.status, 200, "{}", still_fine.body);
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert!(
+        ready.to_string().contains("keys array"),
+        "the last error is reported: {ready}"
+    );
+}
+
+#[tokio::test]
+async fn keys_rotating_mid_load_serve_what_can_be_verified_and_nothing_falls_over() {
+    let app = spawn_app_with(idp_only("30s")).await;
+    let old = idp_key(JwsAlg::RS256);
+    let new = rotated_idp_key();
+    app.idp.set_delay(Duration::from_millis(100));
+    app.idp.publish(&[&old, &new]);
+    let tokens: Vec<String> = (0..40)
+        .map(|i| {
+            let key = if i % 2 == 0 { &old } else { &new };
+            app.id_token_signed(key, json!("app"), json!({ "sub": format!("user-{i}") }))
+        })
+        .collect();
+
+    let answers =
+        futures_util::future::join_all(tokens.iter().map(|token| app.exchange("app", token, &[])))
+            .await;
+
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    assert_eq!(
+        app.idp.jwks_requests(),
+        2,
+        "one refetch for the new kid, shared by twenty requests"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_idp_is_cut_off_by_the_fetch_timeout() {
+    let mut options = idp_only("0s");
+    options.policy = options.policy.replace(
+        "danger_allow_http = true",
+        "danger_allow_http = true\nfetch_timeout = \"300ms\"",
+    );
+    let app = spawn_app_with(options).await;
+    app.idp.set_delay(Duration::from_secs(3));
+    let unknown = app.id_token_signed(&attacker_key_with_kid("slow-kid"), json!("app"), json!({}));
+    let known = app.id_token(json!("app"), json!({}));
+
+    let refused =
+        tokio::time::timeout(Duration::from_secs(2), app.exchange("app", &unknown, &[])).await;
+    let served = app.exchange("app", &known, &[]).await;
+
+    refused
+        .expect("answered before the IdP did")
+        .assert_refused(400, "invalid_request");
+    assert_eq!(served.status, 200);
+}
