@@ -153,6 +153,25 @@ impl World {
         .unwrap()
     }
 
+    /// Runs an exchange that must be refused; returns the error code, for the bench to hold.
+    fn refuse(&self, token: &str) -> &'static str {
+        let request = ExchangeRequest {
+            subject_token: token.to_owned(),
+            subject_token_type: TokenType::IdToken,
+            audience: None,
+            requested_token_type: None,
+        };
+        let client = &self.clients[&JwsAlg::ES256];
+        let mut trace = Trace::default();
+        match self
+            .runtime
+            .block_on(exchange(&self.state, client, request, &mut trace))
+        {
+            Ok(_) => panic!("a tampered token was exchanged"),
+            Err(err) => err.code().as_str(),
+        }
+    }
+
     fn exchange(&self, issued: JwsAlg, token: &str) -> Issued {
         let request = ExchangeRequest {
             subject_token: token.to_owned(),
@@ -245,6 +264,7 @@ fn config() -> Criterion {
 fn benchmarks(c: &mut Criterion) {
     let world = World::build();
     pipeline(c, &world);
+    refusals(c, &world);
     public_key_operations(c, &world);
     runtime_overhead(c, &world);
 }
@@ -279,6 +299,44 @@ fn bench_exchange(
     assert_eq!(header["alg"], issued.name(), "{shape} issued {issued}");
     let id = BenchmarkId::new(shape, format!("issued-{issued}"));
     group.bench_function(id, |b| b.iter(|| world.exchange(issued, black_box(token))));
+}
+
+/// How long a refused JWE takes, by what was wrong with it: the caller sees the same error for
+/// each, and the times should not tell them apart either.
+fn refusals(c: &mut Criterion, world: &World) {
+    let mut group = c.benchmark_group("refusal");
+    let good = world.jwe(JweAlg::RsaOaep256, JweEnc::A256Gcm);
+    let parts: Vec<&str> = good.split('.').collect();
+    let flipped = |index: usize| {
+        let mut bytes = decode(parts[index]);
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        let mut tampered: Vec<String> = parts.iter().map(|part| part.to_string()).collect();
+        tampered[index] = URL_SAFE_NO_PAD.encode(bytes);
+        tampered.join(".")
+    };
+    let stranger = IdpKey::generate(JwsAlg::RS256, "stranger").unwrap();
+    let cases = [
+        ("encrypted-key-flipped", flipped(1)),
+        ("ciphertext-flipped", flipped(3)),
+        ("tag-flipped", flipped(4)),
+        (
+            "to-another-key",
+            encrypt(
+                &world.jws(NESTED_ALG),
+                stranger.public_jwk(),
+                JweAlg::RsaOaep256,
+                JweEnc::A256Gcm,
+                &json!({}),
+            )
+            .unwrap(),
+        ),
+    ];
+    for (name, token) in cases {
+        assert_eq!(world.refuse(&token), "invalid_request", "{name}");
+        group.bench_function(name, |b| b.iter(|| world.refuse(black_box(&token))));
+    }
+    group.finish();
 }
 
 /// The public-key operations inside the pipeline, each alone.
