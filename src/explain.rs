@@ -11,6 +11,7 @@ use crate::app::{StartError, build_offline_state};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::exchange::{ExchangeRequest, Trace, decide};
+use crate::jose::compact::header_text;
 use crate::oauth::TokenType;
 
 pub struct ExplainRequest {
@@ -78,7 +79,7 @@ pub async fn explain(
         out,
         "token: {} parts, header {}",
         token.split('.').count(),
-        outer_header(&token)
+        header_text(&token).unwrap_or_else(|| "(not base64url)".into())
     )?;
     let exchange_request = ExchangeRequest {
         subject_token: token,
@@ -124,20 +125,6 @@ pub async fn explain(
             Ok(false)
         }
     }
-}
-
-fn outer_header(token: &str) -> String {
-    use base64::Engine;
-    token
-        .split('.')
-        .next()
-        .and_then(|part| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(part)
-                .ok()
-        })
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_else(|| "(not base64url)".into())
 }
 
 fn pretty(claims: &Map<String, Value>) -> String {

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::app::{App, StartError};
 use crate::clock::SystemClock;
 use crate::jose::alg::JwsAlg;
-use crate::jose::compact::{CompactLimits, CompactToken, parse_compact, parse_jws};
+use crate::jose::compact::{CompactLimits, CompactToken, header_text, parse_compact, parse_jws};
 use crate::oauth::{GRANT_TYPE_TOKEN_EXCHANGE, SecretDigest, TokenType};
 use idp::DemoIdp;
 use legacy::Expectations;
@@ -165,7 +165,11 @@ impl Demo {
             out,
             "1. Authentik sends an encrypted ID token (JWE) to MiroTalk"
         )?;
-        writeln!(out, "   JWE header: {}", jose_header(&authentik_token))?;
+        writeln!(
+            out,
+            "   JWE header: {}",
+            header_text(&authentik_token).unwrap_or_default()
+        )?;
         writeln!(
             out,
             "   claims inside, as the IdP signed them: {}",
@@ -431,17 +435,6 @@ fn random_secret() -> Result<String, DemoError> {
         .fill(&mut bytes)
         .map_err(|_| DemoError::Unexpected("no randomness available".into()))?;
     Ok(crate::jose::compact::encode_part(&bytes))
-}
-
-fn jose_header(token: &str) -> String {
-    token
-        .split('.')
-        .next()
-        .and_then(|part| {
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).ok()
-        })
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default()
 }
 
 fn claims_of(token: &str) -> String {

@@ -16,7 +16,9 @@ use crate::clock::UnixTime;
 use crate::config::Limits;
 use crate::jose::JoseError;
 use crate::jose::alg::JwsAlg;
-use crate::jose::compact::{CompactToken, UnverifiedJws, encode_part, parse_compact, parse_jws};
+use crate::jose::compact::{
+    CompactToken, UnverifiedJws, encode_part, header_text, parse_compact, parse_jws,
+};
 use crate::jose::decrypt::decrypt_nested;
 use crate::oauth::TokenType;
 use crate::policy::claims::{IssuedClaims, issued_claims};
@@ -185,21 +187,6 @@ pub async fn decide(
     })
 }
 
-/// The first part of a compact token as JSON, for `explain`'s report.
-fn decoded_header(token: &str) -> Value {
-    use base64::Engine;
-    token
-        .split('.')
-        .next()
-        .and_then(|part| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(part)
-                .ok()
-        })
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// The issued token's claims within the configured count and size.
 fn check_issued_size(claims: &Map<String, Value>, limits: &Limits) -> Result<(), TokenError> {
     if claims.len() > limits.max_issued_claims {
@@ -277,7 +264,10 @@ async fn verify_subject_token(
 ) -> Result<VerifiedToken, ExchangeError> {
     let jws: UnverifiedJws<'_> = parse_jws(token, &state.compact_limits)?;
     if trace.steps.is_some() {
-        trace.received = Some((decoded_header(token), jws.claims.clone()));
+        let header = header_text(token)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        trace.received = Some((header, jws.claims.clone()));
     }
     let alg = JwsAlg::parse(&jws.header.alg)
         .ok_or_else(|| TokenError::Jose(JoseError::UnsupportedAlgorithm(jws.header.alg.clone())))?;

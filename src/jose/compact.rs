@@ -202,6 +202,14 @@ fn decode_part(part: &str) -> Result<Vec<u8>, JoseError> {
         .map_err(|_| JoseError::Malformed("a part is not base64url"))
 }
 
+/// The first part of a compact token as text, decoded but not checked: for reports and
+/// diagnostics (`explain`, the demo), never for decisions.
+pub fn header_text(token: &str) -> Option<String> {
+    let part = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 pub fn encode_part(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }

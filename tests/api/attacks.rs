@@ -514,12 +514,8 @@ async fn repeated_failed_authentication_from_one_address_is_slowed_down_before_c
 async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
     let attacker = DemoIdp::start(&[&attacker_key()]).unwrap();
     let foreign = format!("http://localhost:{}/jwks", attacker.port());
-    let policy = |allow: bool| {
-        format!(
-            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\nallow_jwks_on_other_host = {allow}\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\n",
-            tokenbridge::oauth::SecretDigest::of(secret_of("app").as_bytes()).to_hex()
-        )
-    };
+    let policy =
+        |allow: bool| only_the_demo_idp(&format!("allow_jwks_on_other_host = {allow}")).policy;
     let app = spawn_app_with(Options {
         policy: policy(false),
         is_idp_down_at_start: true,

@@ -196,6 +196,18 @@ rate_limit = {{ per_second = 0.01, burst = 2 }}
     )
 }
 
+/// Only the demo IdP as upstream (with `upstream_extra` lines) and one client, "app", so that
+/// readiness and fetch counts depend on the demo IdP alone.
+pub fn only_the_demo_idp(upstream_extra: &str) -> Options {
+    Options {
+        policy: format!(
+            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\n{upstream_extra}\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\n",
+            digest("app")
+        ),
+        ..Options::default()
+    }
+}
+
 fn digest(client: &str) -> String {
     SecretDigest::of(secret_of(client).as_bytes()).to_hex()
 }

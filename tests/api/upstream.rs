@@ -7,28 +7,8 @@ use tokenbridge::jose::alg::JwsAlg;
 
 use crate::helpers::*;
 
-/// Only the demo IdP, so readiness depends on it alone.
 fn idp_only(cooldown: &str) -> Options {
-    let policy = format!(
-        r#"
-[[upstream]]
-name = "idp"
-issuer = "{{idp}}"
-danger_allow_http = true
-refetch_cooldown = "{cooldown}"
-
-[[client]]
-id = "app"
-secret = {{ sha256 = "{digest}" }}
-upstreams = ["idp"]
-audiences = ["app"]
-"#,
-        digest = tokenbridge::oauth::SecretDigest::of(secret_of("app").as_bytes()).to_hex(),
-    );
-    Options {
-        policy,
-        ..Options::default()
-    }
+    only_the_demo_idp(&format!("refetch_cooldown = \"{cooldown}\""))
 }
 
 #[tokio::test]
