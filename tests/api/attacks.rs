@@ -527,13 +527,7 @@ async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
     let token = app.id_token(json!("app"), json!({}));
 
     let answer = app.exchange("app", &token, &[]).await;
-    let ready = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let ready = app.ready_status().await;
 
     assert_eq!(
         (answer.status, answer.error()),
@@ -560,13 +554,7 @@ async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
     let _ = allowed
         .exchange("app", &allowed.id_token(json!("app"), json!({})), &[])
         .await;
-    let ready = allowed
-        .http
-        .get(allowed.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let ready = allowed.ready_status().await;
     assert_eq!(ready, 200, "allowed: the keys come from the other host");
     assert!(attacker.jwks_requests() >= 1);
 }

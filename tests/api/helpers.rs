@@ -400,6 +400,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `/readyz`'s status code.
+    pub async fn ready_status(&self) -> u16 {
+        self.http
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         self.http
             .get(self.url(path))

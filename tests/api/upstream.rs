@@ -17,8 +17,7 @@ async fn keys_are_fetched_at_start_and_readyz_says_so() {
 
     assert_eq!(app.idp.discovery_requests(), 1);
     assert_eq!(app.idp.jwks_requests(), 1);
-    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), 200);
+    assert_eq!(app.ready_status().await, 200);
 }
 
 #[tokio::test]
@@ -94,10 +93,10 @@ async fn when_the_idp_goes_down_exchanges_go_on_with_cached_keys() {
     app.idp.set_failing(true);
 
     let answer = app.exchange("app", &token, &[]).await;
-    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.ready_status().await;
 
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(ready.status(), 200, "cached keys are usable keys");
+    assert_eq!(ready, 200, "cached keys are usable keys");
 }
 
 #[tokio::test]
@@ -109,25 +108,13 @@ async fn an_idp_down_at_start_does_not_stop_the_start_and_is_fetched_on_first_us
     .await;
     let token = app.id_token(json!("app"), json!({}));
 
-    let ready_before = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let ready_before = app.ready_status().await;
     let while_down = app.exchange("app", &token, &[]).await;
     app.idp.set_failing(false);
     // "0s" still keeps a failed refetch's outcome for a millisecond.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let after = app.exchange("app", &token, &[]).await;
-    let ready_after = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let ready_after = app.ready_status().await;
 
     assert_eq!(ready_before, 503);
     assert_eq!(while_down.status, 503, "{}", while_down.body);
