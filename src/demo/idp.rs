@@ -64,6 +64,15 @@ impl DemoIdp {
                 )
                 .route("/jwks", web::get().to(jwks))
                 .route("/mint/{name}", web::get().to(mint))
+                // For tests: a fetch that follows redirects would end up at the JWKS.
+                .route(
+                    "/moved",
+                    web::get().to(|| async {
+                        HttpResponse::Found()
+                            .insert_header(("location", "/jwks"))
+                            .finish()
+                    }),
+                )
         })
         .workers(1)
         .disable_signals()

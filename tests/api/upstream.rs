@@ -18,6 +18,12 @@ async fn keys_are_fetched_at_start_and_readyz_says_so() {
     assert_eq!(app.idp.discovery_requests(), 1);
     assert_eq!(app.idp.jwks_requests(), 1);
     assert_eq!(app.ready_status().await, 200);
+    assert!(
+        captured_logs()
+            .lines()
+            .any(|line| line.contains("WARN") && line.contains("danger_allow_http is set")),
+        "plain HTTP is warned about at start"
+    );
 }
 
 #[tokio::test]
@@ -209,4 +215,37 @@ async fn a_slow_idp_is_cut_off_by_the_fetch_timeout() {
         .expect("answered before the IdP did")
         .assert_refused(400, "invalid_request");
     assert_eq!(served.status, 200);
+}
+
+#[tokio::test]
+async fn a_jwks_over_the_size_or_key_count_cap_is_refused_whole() {
+    for cap in ["max_jwks_bytes = 1000", "max_jwks_keys = 3"] {
+        let app = spawn_app_with(only_the_demo_idp(cap)).await;
+        let token = app.id_token(json!("app"), json!({}));
+
+        let answer = app.exchange("app", &token, &[]).await;
+
+        assert_eq!(app.ready_status().await, 503, "{cap}");
+        assert_eq!(
+            (answer.status, answer.error()),
+            (503, "temporarily_unavailable"),
+            "{cap}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let app = spawn_app_with(only_the_demo_idp("jwks_uri = \"{idp}/moved\"")).await;
+    let token = app.id_token(json!("app"), json!({}));
+
+    let answer = app.exchange("app", &token, &[]).await;
+
+    assert_eq!(app.ready_status().await, 503);
+    assert_eq!(answer.status, 503);
+    assert_eq!(
+        app.idp.jwks_requests(),
+        0,
+        "the redirect to /jwks was followed"
+    );
 }
