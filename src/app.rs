@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigErrors};
+use crate::front::{Forwarder, Fronts};
 use crate::http;
 use crate::jose::compact::CompactLimits;
 use crate::keyring::KeyRing;
@@ -161,6 +162,7 @@ fn state_with_keys(
 ) -> Result<AppState, StartError> {
     let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?);
     let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
+    let fronts = Fronts::new(&config.fronts, &config.issuer, &clients, &upstreams);
     Ok(AppState {
         issuer: config.issuer.clone(),
         discovery: http::well_known::discovery_document(
@@ -171,6 +173,8 @@ fn state_with_keys(
         upstreams,
         clients,
         failed_auth: FailedAuthLimiter::new(config.limits.failed_auth),
+        fronts,
+        forwarder: Forwarder::new()?,
         clock,
         limits: config.limits,
         compact_limits: CompactLimits {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod demo;
 pub mod exchange;
 pub mod explain;
+pub mod front;
 pub mod http;
 pub mod jose;
 pub mod keyring;

@@ -3,6 +3,7 @@
 use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::SharedClock;
 use crate::config::Limits;
+use crate::front::{Forwarder, Fronts};
 use crate::jose::alg::JweEnc;
 use crate::jose::compact::CompactLimits;
 use crate::keyring::KeyRing;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub upstreams: Upstreams,
     pub clients: ClientRegistry,
     pub failed_auth: FailedAuthLimiter,
+    pub fronts: Fronts,
+    pub forwarder: Forwarder,
     pub clock: SharedClock,
     pub limits: Limits,
     pub compact_limits: CompactLimits,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub const TOP_LEVEL_KEYS: &[&str] = &[
-    "issuer", "listen", "workers", "keys", "limits", "upstream", "client",
+    "issuer", "listen", "workers", "keys", "limits", "upstream", "client", "front",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,4 +149,15 @@ pub struct SecretFile {
 pub struct RateLimitFile {
     pub per_second: f64,
     pub burst: u32,
+}
+
+/// An OIDC front: an issuer of tokenbridge's for one code-flow relying party.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontFile {
+    pub client: String,
+    pub upstream: String,
+    pub userinfo: Option<String>,
+    #[serde(default)]
+    pub normalize_access_token: bool,
 }

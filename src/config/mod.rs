@@ -30,6 +30,21 @@ pub struct Config {
     pub limits: Limits,
     pub upstreams: Vec<UpstreamConfig>,
     pub clients: Vec<ClientConfig>,
+    pub fronts: Vec<FrontConfig>,
+}
+
+/// An OIDC front for a code-flow relying party: served at `{issuer}/front/{client}`.
+#[derive(Debug, Clone)]
+pub struct FrontConfig {
+    /// The `[[client]]` whose audiences, claim rules and signing algorithm apply; also the path.
+    pub client: String,
+    /// The upstream whose authorization, token and userinfo endpoints the front uses.
+    pub upstream: String,
+    /// Userinfo answered as a signed JWT (the RP registered `userinfo_signed_response_alg`)
+    /// instead of JSON.
+    pub is_userinfo_jwt: bool,
+    /// Pass a JWE or multi-audience JWT access token through the pipeline too.
+    pub is_access_token_normalized: bool,
 }
 
 #[derive(Debug, Clone)]

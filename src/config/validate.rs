@@ -10,11 +10,12 @@ use toml::{Table, Value};
 
 use super::error::{ConfigErrors, Problems};
 use super::file::{
-    ClientFile, KeysFile, LimitsFile, RateLimitFile, SecretFile, TOP_LEVEL_KEYS, UpstreamFile,
+    ClientFile, FrontFile, KeysFile, LimitsFile, RateLimitFile, SecretFile, TOP_LEVEL_KEYS,
+    UpstreamFile,
 };
 use super::{
-    AccessTokenTyp, ClientConfig, Config, DecryptionKeyConfig, KeysConfig, Limits, RateLimit,
-    SigningKeyConfig, UpstreamConfig,
+    AccessTokenTyp, ClientConfig, Config, DecryptionKeyConfig, FrontConfig, KeysConfig, Limits,
+    RateLimit, SigningKeyConfig, UpstreamConfig,
 };
 use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::oauth::SecretDigest;
@@ -76,11 +77,13 @@ pub fn parse_with_env(
     let upstream_files: Vec<(String, UpstreamFile)> =
         entries(&table, "upstream", text, &mut problems);
     let client_files: Vec<(String, ClientFile)> = entries(&table, "client", text, &mut problems);
+    let front_files: Vec<(String, FrontFile)> = entries(&table, "front", text, &mut problems);
 
     let keys = validate_keys(keys_file, base, &mut problems);
     let limits = validate_limits(limits_file, &mut problems);
     let upstreams = validate_upstreams(upstream_files, &mut problems);
     let clients = validate_clients(client_files, &upstreams, &keys, base, env, &mut problems);
+    let fronts = validate_fronts(front_files, &clients, &mut problems);
     if upstreams.is_empty() && problems.is_empty() {
         problems.add("upstream", "at least one [[upstream]] is needed");
     }
@@ -92,7 +95,54 @@ pub fn parse_with_env(
         limits,
         upstreams,
         clients,
+        fronts,
     })
+}
+
+fn validate_fronts(
+    files: Vec<(String, FrontFile)>,
+    clients: &[ClientConfig],
+    problems: &mut Problems,
+) -> Vec<FrontConfig> {
+    let mut seen = HashSet::new();
+    let mut fronts = Vec::new();
+    for (label, file) in files {
+        match clients.iter().find(|client| client.id == file.client) {
+            None => problems.add(
+                format!("{label}.client"),
+                format!("{:?} is not a configured client", file.client),
+            ),
+            Some(client) if !client.upstreams.contains(&file.upstream) => problems.add(
+                format!("{label}.upstream"),
+                format!(
+                    "{:?} is not among client {:?}'s upstreams",
+                    file.upstream, client.id
+                ),
+            ),
+            Some(_) => {}
+        }
+        if !seen.insert(file.client.clone()) {
+            problems.add(format!("{label}.client"), "a client has at most one front");
+        }
+        let is_userinfo_jwt = match file.userinfo.as_deref() {
+            None | Some("json") => false,
+            Some("jwt") => true,
+            Some(other) => {
+                problems.add(
+                    format!("{label}.userinfo"),
+                    format!("{other:?} is not json or jwt"),
+                );
+                false
+            }
+        };
+        fronts.push(FrontConfig {
+            client: file.client,
+            upstream: file.upstream,
+            is_userinfo_jwt,
+            is_access_token_normalized: file.normalize_access_token,
+        });
+    }
+    fronts
 }
 
 impl Config {
@@ -112,6 +162,7 @@ impl Config {
             limits: Limits::default(),
             upstreams: Vec::new(),
             clients: Vec::new(),
+            fronts: Vec::new(),
         }
     }
 }

@@ -26,6 +26,28 @@ struct IdpState {
     jwks_requests: AtomicUsize,
     discovery_requests: AtomicUsize,
     minters: RwLock<HashMap<String, Minter>>,
+    /// What `/token` and `/userinfo` answer: status, content type, body.
+    token_answer: RwLock<Canned>,
+    userinfo_answer: RwLock<Canned>,
+    /// The last request `/token` got: its body and `Authorization` header.
+    last_token_request: RwLock<Option<(String, Option<String>)>>,
+}
+
+#[derive(Clone)]
+struct Canned {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Canned {
+    fn json(status: u16, body: &Value) -> Canned {
+        Canned {
+            status,
+            content_type: "application/json".into(),
+            body: body.to_string(),
+        }
+    }
 }
 
 /// A running demo IdP. Stops when dropped.
@@ -53,6 +75,9 @@ impl DemoIdp {
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
             minters: RwLock::new(HashMap::new()),
+            token_answer: RwLock::new(Canned::json(400, &json!({"error": "invalid_grant"}))),
+            userinfo_answer: RwLock::new(Canned::json(401, &json!({"error": "invalid_token"}))),
+            last_token_request: RwLock::new(None),
         });
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -64,6 +89,9 @@ impl DemoIdp {
                 )
                 .route("/jwks", web::get().to(jwks))
                 .route("/mint/{name}", web::get().to(mint))
+                .route("/token", web::post().to(token))
+                .route("/userinfo", web::get().to(userinfo))
+                .route("/userinfo", web::post().to(userinfo))
                 // For tests: a fetch that follows redirects would end up at the JWKS.
                 .route(
                     "/moved",
@@ -123,6 +151,33 @@ impl DemoIdp {
         if let Ok(mut slot) = self.state.jwks_uri.write() {
             *slot = Some(uri.to_owned());
         }
+    }
+
+    /// What the token endpoint answers from now on.
+    pub fn answer_token(&self, status: u16, body: &Value) {
+        if let Ok(mut slot) = self.state.token_answer.write() {
+            *slot = Canned::json(status, body);
+        }
+    }
+
+    /// What the userinfo endpoint answers from now on.
+    pub fn answer_userinfo(&self, status: u16, content_type: &str, body: &str) {
+        if let Ok(mut slot) = self.state.userinfo_answer.write() {
+            *slot = Canned {
+                status,
+                content_type: content_type.to_owned(),
+                body: body.to_owned(),
+            };
+        }
+    }
+
+    /// The body and `Authorization` header of the last token request.
+    pub fn last_token_request(&self) -> Option<(String, Option<String>)> {
+        self.state
+            .last_token_request
+            .read()
+            .ok()
+            .and_then(|slot| slot.clone())
     }
 
     /// While failing, every endpoint answers 503.
@@ -203,6 +258,8 @@ async fn discovery(state: web::Data<IdpState>) -> HttpResponse {
         "jwks_uri": jwks_uri,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "end_session_endpoint": format!("{issuer}/logout"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
@@ -232,4 +289,42 @@ async fn mint(state: web::Data<IdpState>, name: web::Path<String>) -> HttpRespon
         Some(token) => HttpResponse::Ok().content_type("text/plain").body(token),
         None => HttpResponse::NotFound().body("no such token"),
     }
+}
+
+fn canned(answer: &RwLock<Canned>) -> HttpResponse {
+    let canned = answer
+        .read()
+        .map(|canned| canned.clone())
+        .unwrap_or_else(|_| Canned::json(500, &Value::Null));
+    let status = actix_web::http::StatusCode::from_u16(canned.status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .content_type(canned.content_type)
+        .body(canned.body)
+}
+
+async fn token(
+    state: web::Data<IdpState>,
+    request: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    if let Some(response) = fault(&state).await {
+        return response;
+    }
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    if let Ok(mut slot) = state.last_token_request.write() {
+        *slot = Some((String::from_utf8_lossy(&body).into_owned(), authorization));
+    }
+    canned(&state.token_answer)
+}
+
+async fn userinfo(state: web::Data<IdpState>) -> HttpResponse {
+    if let Some(response) = fault(&state).await {
+        return response;
+    }
+    canned(&state.userinfo_answer)
 }

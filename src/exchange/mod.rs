@@ -117,6 +117,17 @@ pub async fn decide(
     request: ExchangeRequest,
     trace: &mut Trace,
 ) -> Result<Decision, ExchangeError> {
+    decide_as(state, client, request, &state.issuer, trace).await
+}
+
+/// `decide` for a token whose `iss` is `issuer`: an OIDC front issues as its own issuer.
+pub async fn decide_as(
+    state: &Arc<AppState>,
+    client: &Client,
+    request: ExchangeRequest,
+    issuer: &str,
+    trace: &mut Trace,
+) -> Result<Decision, ExchangeError> {
     trace.token = Some(fingerprint(&request.subject_token));
     let jws = open_subject_token(state, request.subject_token, trace).await?;
     let now = state.clock.now();
@@ -163,7 +174,7 @@ pub async fn decide(
     let claims = issued_claims(
         &subject_claims,
         &IssuedClaims {
-            issuer: &state.issuer,
+            issuer,
             audience: &audience,
             issued_at: now,
             expires_at,
@@ -206,6 +217,18 @@ fn check_issued_size(claims: &Map<String, Value>, limits: &Limits) -> Result<(),
         )));
     }
     Ok(())
+}
+
+/// A JWT from an upstream that is not a subject token (a userinfo response): decrypted if it is
+/// a JWE, signature verified as for subject tokens, no time claims required (OIDC Core §5.3.2).
+pub async fn open_upstream_jwt(
+    state: &Arc<AppState>,
+    client: &Client,
+    token: String,
+) -> Result<(Arc<Upstream>, Map<String, Value>), ExchangeError> {
+    let mut trace = Trace::default();
+    let jws = open_subject_token(state, token, &mut trace).await?;
+    verify_signature(state, client, &jws, &mut trace).await
 }
 
 /// Step 1: parse the compact token, decrypting a JWE to the JWS inside. Returns the JWS text.
@@ -253,15 +276,14 @@ async fn open_subject_token(
     }
 }
 
-/// Step 2: find the upstream by the unverified `iss` (a lookup key only), check the client may
-/// use it, verify the signature with its key for `kid`, then the time claims.
-async fn verify_subject_token(
+/// Finds the upstream by the unverified `iss` (a lookup key only), checks the client may use it
+/// and the algorithm, and verifies the signature with the upstream's key for `kid`.
+async fn verify_signature(
     state: &AppState,
     client: &Client,
     token: &str,
-    now: UnixTime,
     trace: &mut Trace,
-) -> Result<VerifiedToken, ExchangeError> {
+) -> Result<(Arc<Upstream>, Map<String, Value>), ExchangeError> {
     let jws: UnverifiedJws<'_> = parse_jws(token, &state.compact_limits)?;
     if trace.steps.is_some() {
         let header = header_text(token)
@@ -310,7 +332,18 @@ async fn verify_subject_token(
         Some(kid) => format!("verified with the key for kid {kid:?} from {name:?}'s JWKS"),
         None => format!("verified with a key from {name:?}'s JWKS (the token names no kid)"),
     });
-    let claims = jws.claims;
+    Ok((upstream.clone(), jws.claims))
+}
+
+/// Step 2: the signature, then the time claims and `sub`.
+async fn verify_subject_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    now: UnixTime,
+    trace: &mut Trace,
+) -> Result<VerifiedToken, ExchangeError> {
+    let (upstream, claims) = verify_signature(state, client, token, trace).await?;
     trace.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
     let leeway = upstream.config.leeway.as_secs();
     let exp = check_time_claims(&claims, now, leeway)?;
@@ -328,7 +361,7 @@ async fn verify_subject_token(
         return Err(TokenError::Claim("sub").into());
     }
     Ok(VerifiedToken {
-        upstream: upstream.clone(),
+        upstream,
         claims,
         exp,
     })
@@ -403,7 +436,7 @@ fn fresh_jti() -> Result<String, ExchangeError> {
 }
 
 /// Last step: sign with the client's algorithm, off the reactor when the key is RSA.
-async fn sign(
+pub async fn sign(
     state: &AppState,
     alg: JwsAlg,
     typ: &'static str,

@@ -104,7 +104,7 @@ async fn handle(
 }
 
 /// Reads at most `limit` bytes: a larger declared or actual body is refused before it is held.
-async fn read_capped(
+pub(super) async fn read_capped(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

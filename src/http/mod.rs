@@ -3,6 +3,7 @@
 mod credentials;
 mod error;
 mod exchange;
+mod front;
 mod health;
 pub mod well_known;
 
@@ -35,6 +36,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(well_known::discovery),
+        )
+        .route(
+            "/front/{client}/.well-known/openid-configuration",
+            web::get().to(front::discovery),
+        )
+        .route("/front/{client}/token", web::post().to(front::token))
+        .route(
+            "/front/{client}/userinfo",
+            web::route()
+                .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Post()))
+                .to(front::userinfo),
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));

@@ -7,6 +7,7 @@ pub mod compact;
 pub mod decrypt;
 pub mod keys;
 pub mod sign;
+pub mod token_hash;
 pub mod verify;
 
 /// What went wrong inside the cryptography. Precise, for the log; the caller only ever sees a

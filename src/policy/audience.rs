@@ -57,6 +57,11 @@ impl AudienceRules {
             .unwrap_or_else(|| token_audience.to_owned())
     }
 
+    /// The audience emitted for this client's first allowed value: a front's relying party.
+    pub fn primary(&self) -> Option<String> {
+        self.allowed.first().map(|allowed| self.output(allowed))
+    }
+
     /// The one audience to emit. `token_aud` is the verified token's `aud`; `requested` is the
     /// request's `audience` parameter (RFC 8693 §2.1), which names an emitted value.
     pub fn choose(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use moka::future::Cache as AsyncCache;
 use moka::sync::Cache;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
 use super::fetch::{FetchError, Fetcher};
@@ -35,7 +35,8 @@ pub struct UpstreamKeys {
     /// Present for `refetch_cooldown` after a refetch: `get_with` coalesces concurrent refetches
     /// into one, and while an entry lives no new one starts.
     refetch_gate: AsyncCache<(), Arc<RefetchOutcome>>,
-    discovered_jwks_uri: RwLock<Option<Url>>,
+    /// The IdP's discovery document, once fetched and its issuer checked.
+    discovery: RwLock<Option<Arc<Map<String, Value>>>>,
     last_error: RwLock<Option<String>>,
 }
 
@@ -52,7 +53,7 @@ impl UpstreamKeys {
                 .max_capacity(1)
                 .time_to_live(config.refetch_cooldown.max(Duration::from_millis(1)))
                 .build(),
-            discovered_jwks_uri: RwLock::new(None),
+            discovery: RwLock::new(None),
             last_error: RwLock::new(None),
         }
     }
@@ -138,17 +139,40 @@ impl UpstreamKeys {
         if let Some(uri) = &self.config.jwks_uri {
             return Ok(uri.clone());
         }
-        if let Some(uri) = self
-            .discovered_jwks_uri
-            .read()
+        let discovery = self.discovery().await?;
+        let uri = discovery
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .and_then(|uri| Url::parse(uri).ok())
+            .ok_or_else(|| {
+                FetchError::Invalid("the discovery document has no valid jwks_uri".into())
+            })?;
+        // A discovery document that sends us to another host for keys is refused unless the
+        // operator said that host is fine: discovery must not choose whom tokenbridge trusts.
+        if !self.is_on_issuer_host(&uri) && !self.config.is_jwks_on_other_host_allowed {
+            return Err(FetchError::Invalid(format!(
+                "the discovery document names jwks_uri {uri} on another host than the issuer; set allow_jwks_on_other_host = true to accept it"
+            )));
+        }
+        Ok(uri)
+    }
+
+    /// Whether `url` is on the issuer's host.
+    pub fn is_on_issuer_host(&self, url: &Url) -> bool {
+        let issuer_host = Url::parse(&self.config.issuer)
             .ok()
-            .and_then(|uri| uri.clone())
-        {
-            return Ok(uri);
+            .and_then(|issuer| issuer.host_str().map(str::to_owned));
+        url.host_str() == issuer_host.as_deref()
+    }
+
+    /// The IdP's discovery document: fetched once (its `issuer` checked), then kept.
+    pub async fn discovery(&self) -> Result<Arc<Map<String, Value>>, FetchError> {
+        if let Some(document) = self.discovery.read().ok().and_then(|slot| slot.clone()) {
+            return Ok(document);
         }
         let discovery_url = Url::parse(&self.config.discovery_url())
             .map_err(|err| FetchError::Invalid(format!("discovery URL: {err}")))?;
-        let discovery = self
+        let document = self
             .fetcher
             .get_json(
                 &discovery_url,
@@ -158,36 +182,18 @@ impl UpstreamKeys {
             )
             .await?;
         // OIDC Discovery §4.3: the document's issuer must be exactly the one we asked about.
-        let issuer = discovery.get("issuer").and_then(Value::as_str);
+        let issuer = document.get("issuer").and_then(Value::as_str);
         if issuer != Some(self.config.issuer.as_str()) {
             return Err(FetchError::Invalid(format!(
                 "discovery at {discovery_url} names issuer {issuer:?}, not {:?}",
                 self.config.issuer
             )));
         }
-        let uri = discovery
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .and_then(|uri| Url::parse(uri).ok())
-            .ok_or_else(|| {
-                FetchError::Invalid(format!(
-                    "discovery at {discovery_url} has no valid jwks_uri"
-                ))
-            })?;
-        // A discovery document that sends us to another host for keys is refused unless the
-        // operator said that host is fine: discovery must not choose whom tokenbridge trusts.
-        let issuer_host = Url::parse(&self.config.issuer)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_owned));
-        if uri.host_str() != issuer_host.as_deref() && !self.config.is_jwks_on_other_host_allowed {
-            return Err(FetchError::Invalid(format!(
-                "discovery at {discovery_url} names jwks_uri {uri} on another host than the issuer; set allow_jwks_on_other_host = true to accept it"
-            )));
+        let document = Arc::new(document);
+        if let Ok(mut slot) = self.discovery.write() {
+            *slot = Some(document.clone());
         }
-        if let Ok(mut slot) = self.discovered_jwks_uri.write() {
-            *slot = Some(uri.clone());
-        }
-        Ok(uri)
+        Ok(document)
     }
 
     /// Parses a JWKS document and makes it current. Used by fetches, and by tools that are given

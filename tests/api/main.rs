@@ -8,6 +8,7 @@ mod claims;
 mod cli;
 mod errors;
 mod exchange;
+mod front;
 mod helpers;
 mod jose_matrix;
 mod keys;

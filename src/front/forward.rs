@@ -1,0 +1,103 @@
+//! Forwarding a relying party's request to the IdP: only to endpoints from the IdP's discovery,
+//! never following redirects, with a timeout and a cap on the answer.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::upstream::FetchError;
+
+/// What the IdP answered, as it answered it.
+#[derive(Debug)]
+pub struct Forwarded {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What to send.
+pub struct Outgoing<'a> {
+    pub url: &'a Url,
+    pub is_post: bool,
+    pub body: Vec<u8>,
+    pub content_type: Option<&'a str>,
+    /// The relying party's own `Authorization` header, passed through and never kept.
+    pub authorization: Option<&'a str>,
+    pub timeout: Duration,
+    pub max_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct Forwarder {
+    client: reqwest::Client,
+}
+
+impl Forwarder {
+    pub fn new() -> Result<Forwarder, FetchError> {
+        let client = reqwest::Client::builder()
+            // The front forwards only to the endpoints discovery named; a redirect would leave them.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("tokenbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| FetchError::Invalid(format!("cannot build the HTTP client: {err}")))?;
+        Ok(Forwarder { client })
+    }
+
+    pub async fn send(&self, outgoing: Outgoing<'_>) -> Result<Forwarded, FetchError> {
+        let shown = outgoing.url.as_str().to_owned();
+        let transport = |err: reqwest::Error| FetchError::Transport {
+            url: shown.clone(),
+            reason: if err.is_timeout() {
+                "timed out".into()
+            } else {
+                err.to_string()
+            },
+        };
+        let mut request = if outgoing.is_post {
+            self.client.post(outgoing.url.clone()).body(outgoing.body)
+        } else {
+            self.client.get(outgoing.url.clone())
+        };
+        request = request
+            .timeout(outgoing.timeout)
+            .header("accept", "application/json, application/jwt");
+        if let Some(content_type) = outgoing.content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(authorization) = outgoing.authorization {
+            request = request.header("authorization", authorization);
+        }
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        if response
+            .content_length()
+            .is_some_and(|len| len > outgoing.max_bytes as u64)
+        {
+            return Err(FetchError::TooLarge {
+                url: shown,
+                limit: outgoing.max_bytes,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > outgoing.max_bytes {
+                return Err(FetchError::TooLarge {
+                    url: shown,
+                    limit: outgoing.max_bytes,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Forwarded {
+            status,
+            content_type,
+            body,
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! OIDC fronts: for relying parties that run a code flow themselves (BookStack, MiroTalk), an
+//! issuer of tokenbridge's per relying party. The browser still logs in at the IdP; the front's
+//! token endpoint forwards the grant and passes the returned ID token through the exchange
+//! pipeline, so the relying party's only change is its issuer URL.
+
+mod discovery;
+mod forward;
+mod token;
+mod userinfo;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+pub use discovery::front_discovery;
+pub use forward::{Forwarded, Forwarder};
+pub use token::FrontAnswer;
+pub use token::token;
+pub use userinfo::{UserinfoRequest, userinfo};
+
+use crate::clients::{Client, ClientRegistry};
+use crate::config::FrontConfig;
+use crate::upstream::{FetchError, Upstream, Upstreams};
+
+/// One front, wired to its client and upstream.
+pub struct Front {
+    pub config: FrontConfig,
+    /// `{issuer}/front/{client}`: the `iss` of the tokens it issues.
+    pub issuer: String,
+    pub client: Arc<Client>,
+    pub upstream: Arc<Upstream>,
+}
+
+#[derive(Default)]
+pub struct Fronts {
+    by_client: HashMap<String, Arc<Front>>,
+}
+
+impl Fronts {
+    /// Config validation made sure each front's client and upstream exist.
+    pub fn new(
+        configs: &[FrontConfig],
+        issuer: &str,
+        clients: &ClientRegistry,
+        upstreams: &Upstreams,
+    ) -> Fronts {
+        let by_client = configs
+            .iter()
+            .filter_map(|config| {
+                let client = clients.by_id_unauthenticated(&config.client)?;
+                let upstream = upstreams.by_name(&config.upstream)?.clone();
+                let front = Front {
+                    issuer: format!("{issuer}/front/{}", config.client),
+                    config: config.clone(),
+                    client,
+                    upstream,
+                };
+                Some((config.client.clone(), Arc::new(front)))
+            })
+            .collect();
+        Fronts { by_client }
+    }
+
+    pub fn get(&self, client: &str) -> Option<&Arc<Front>> {
+        self.by_client.get(client)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_client.is_empty()
+    }
+}
+
+/// Why a front couldn't serve: the IdP is unreachable, slow, answered 5xx, or its discovery lacks
+/// an endpoint. The relying party gets `temporarily_unavailable`; the log gets this.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontError {
+    #[error("{0}")]
+    Upstream(#[from] FetchError),
+    #[error("the IdP's discovery has no usable {0}")]
+    NoEndpoint(&'static str),
+    #[error("the IdP answered {0}")]
+    ServerError(u16),
+}
+
+impl Front {
+    /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows
+    /// http, on the issuer's host unless the upstream allows others.
+    pub async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {
+        let discovery = self.upstream.keys.discovery().await?;
+        self.endpoint_in(&discovery, name)
+            .ok_or(FrontError::NoEndpoint(name))
+    }
+
+    fn endpoint_in(&self, discovery: &Map<String, Value>, name: &str) -> Option<Url> {
+        let url = Url::parse(discovery.get(name)?.as_str()?).ok()?;
+        let is_scheme_ok = url.scheme() == "https"
+            || (url.scheme() == "http" && self.upstream.config.is_http_allowed);
+        let is_host_ok = self.upstream.keys.is_on_issuer_host(&url)
+            || self.upstream.config.is_jwks_on_other_host_allowed;
+        (is_scheme_ok && is_host_ok).then_some(url)
+    }
+}

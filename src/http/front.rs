@@ -1,0 +1,93 @@
+//! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the capped
+//! body, hand over to `front`, render its answer.
+
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::error::render_error;
+use super::exchange::read_capped;
+use crate::front::{self, Front, FrontAnswer, UserinfoRequest};
+use crate::state::AppState;
+
+/// The front for `client`, or None: the handlers answer 404.
+fn find(state: &AppState, client: &str) -> Option<std::sync::Arc<Front>> {
+    state.fronts.get(client).cloned()
+}
+
+fn no_such_front() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("application/json")
+        .body(r#"{"error":"invalid_request","error_description":"no such front"}"#)
+}
+
+fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> Option<&str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+fn render(answer: FrontAnswer) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(answer.status)
+        .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    HttpResponse::build(status)
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
+        .content_type(answer.content_type)
+        .body(answer.body)
+}
+
+pub async fn discovery(state: web::Data<AppState>, client: web::Path<String>) -> HttpResponse {
+    let Some(front) = find(&state, &client) else {
+        return no_such_front();
+    };
+    match front::front_discovery(&front, &state.issuer).await {
+        Ok(document) => HttpResponse::Ok()
+            .insert_header((
+                CACHE_CONTROL,
+                format!("public, max-age={}", state.limits.jwks_max_age.as_secs()),
+            ))
+            .json(document),
+        Err(err) => render(FrontAnswer::unavailable(&front, &err)),
+    }
+}
+
+pub async fn token(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let Some(front) = find(&state, &client) else {
+        return no_such_front();
+    };
+    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(err) => return render_error(&err),
+    };
+    let state = state.into_inner();
+    render(front::token(&state, &front, body, header(&request, AUTHORIZATION)).await)
+}
+
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let Some(front) = find(&state, &client) else {
+        return no_such_front();
+    };
+    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(err) => return render_error(&err),
+    };
+    let state = state.into_inner();
+    let request = UserinfoRequest {
+        is_post: request.method() == actix_web::http::Method::POST,
+        body,
+        content_type: header(&request, CONTENT_TYPE),
+        authorization: header(&request, AUTHORIZATION),
+    };
+    render(front::userinfo(&state, &front, request).await)
+}

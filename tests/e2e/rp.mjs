@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Relying party: an express app using express-openid-connect (2.x), the
+// library MiroTalk and many other Node apps use, for the tokenbridge e2e tests.
+//
+// Usage: node rp.mjs '<config json>'
+//
+// Config:
+//   {"port": 0, "issuerBaseURL": "http://127.0.0.1:N[/front/client]",
+//    "clientID": "...", "clientSecret": "...", "baseURL": null}
+// baseURL null/absent => http://127.0.0.1:{actual port}. The redirect URI to
+// register at the OP is {baseURL}/callback.
+//
+// It listens first and prints exactly one JSON line on stdout:
+//   {"port":PORT,"baseURL":"http://127.0.0.1:PORT"}
+// OIDC discovery is lazy: express-openid-connect only fetches
+// {issuerBaseURL}/.well-known/openid-configuration on the first request that
+// needs it (/login, /callback, refresh), and does not cache a failed attempt,
+// so the OP may be started (and configured with the redirect URI) afterwards.
+//
+// Routes:
+//   GET /login, GET|POST /callback, GET /logout  (express-openid-connect)
+//   GET /me       200 {"claims":{...},"id_token":"...","refresh_token":"..."|null}
+//                 401 {"error":"not logged in"}
+//   GET /refresh  200 {"id_token":"...","claims":{...}}  (after refresh grant)
+//                 401 {"error":"not logged in"} | 500 {"error":"<message>"}
+//   any error     500 {"error":"<err.message>"} (e.g. "encrypted JWTs cannot be decoded")
+
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import process from 'node:process';
+
+import express from 'express';
+import eoc from 'express-openid-connect';
+
+const { auth } = eoc;
+
+function fail(msg) {
+  process.stderr.write(`rp.mjs: ${msg}\n`);
+  process.exit(2);
+}
+
+let config;
+try {
+  config = JSON.parse(process.argv[2] ?? '');
+} catch (err) {
+  fail(`first argument must be the JSON config (${err.message})`);
+}
+for (const key of ['issuerBaseURL', 'clientID', 'clientSecret']) {
+  if (typeof config[key] !== 'string' || !config[key]) fail(`config.${key} is required`);
+}
+
+// Listen before configuring the auth middleware so that baseURL can carry the
+// real port; requests are only handled once `app` is attached below.
+const server = http.createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(config.port ?? 0, '127.0.0.1', resolve);
+});
+const { port } = server.address();
+const baseURL = config.baseURL || `http://127.0.0.1:${port}`;
+
+function decodeJwtPayload(jwt) {
+  const parts = String(jwt).split('.');
+  if (parts.length !== 3) {
+    throw new Error(`expected a signed JWT (3 parts), got ${parts.length} parts`);
+  }
+  return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+}
+
+const app = express();
+app.set('etag', false);
+
+app.use(auth({
+  issuerBaseURL: config.issuerBaseURL,
+  baseURL,
+  clientID: config.clientID,
+  clientSecret: config.clientSecret,
+  secret: randomBytes(32).toString('hex'),
+  authRequired: false,
+  idpLogout: false,
+  idTokenSigningAlg: 'RS256',
+  // offline_access: oidc-provider silently drops it unless prompt=consent is
+  // requested (harmless); the test IdP issues refresh tokens for code grants
+  // regardless. response_mode is left to the default for "code", i.e. query.
+  authorizationParams: {
+    response_type: 'code',
+    scope: 'openid email profile offline_access',
+  },
+  httpTimeout: 10000,
+  enableTelemetry: false,
+}));
+
+app.get('/', (_req, res) => {
+  res.json({ ok: true, baseURL });
+});
+
+app.get('/me', (req, res) => {
+  if (!req.oidc.isAuthenticated()) {
+    res.status(401).json({ error: 'not logged in' });
+    return;
+  }
+  res.json({
+    claims: req.oidc.idTokenClaims,
+    id_token: req.oidc.idToken,
+    refresh_token: req.oidc.refreshToken ?? null,
+  });
+});
+
+app.get('/refresh', async (req, res) => {
+  if (!req.oidc.isAuthenticated()) {
+    res.status(401).json({ error: 'not logged in' });
+    return;
+  }
+  try {
+    if (!req.oidc.accessToken) throw new Error('no access token in the session');
+    if (!req.oidc.refreshToken) throw new Error('no refresh token in the session');
+    const before = req.oidc.idToken;
+    // refresh() runs the refresh_token grant through openid-client (which
+    // validates/decodes any new ID token) and stores the new token set in the
+    // session; the session's id_token is the new one (or the old one if the
+    // OP sent none).
+    await req.oidc.accessToken.refresh();
+    const idToken = req.oidc.idToken;
+    res.json({
+      id_token: idToken,
+      claims: decodeJwtPayload(idToken),
+      new_id_token: idToken !== before,
+      refresh_token: req.oidc.refreshToken ?? null,
+    });
+  } catch (err) {
+    res.status(500).json({ error: err?.message ?? String(err) });
+  }
+});
+
+// express-openid-connect reports callback failures (token endpoint errors,
+// ID token validation errors such as "encrypted JWTs cannot be decoded" or
+// audience/azp problems) by calling next(err).
+// eslint-disable-next-line no-unused-vars
+app.use((err, _req, res, _next) => {
+  process.stderr.write(`rp.mjs: error: ${err?.stack ?? err}\n`);
+  if (res.headersSent) return;
+  res.status(500).json({ error: err?.message ?? String(err) });
+});
+
+server.on('request', app);
+
+process.stdout.write(`${JSON.stringify({ port, baseURL })}\n`);
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections?.();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
