@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod exchange;
 mod front;
+mod front_e2e;
 mod helpers;
 mod jose_matrix;
 mod keys;

@@ -6,7 +6,8 @@
 //
 // Config:
 //   {"port": 0, "issuerBaseURL": "http://127.0.0.1:N[/front/client]",
-//    "clientID": "...", "clientSecret": "...", "baseURL": null}
+//    "clientID": "...", "clientSecret": "...", "baseURL": null,
+//    "responseMode": "query"|"form_post"}           // optional, default: query
 // baseURL null/absent => http://127.0.0.1:{actual port}. The redirect URI to
 // register at the OP is {baseURL}/callback.
 //
@@ -81,10 +82,12 @@ app.use(auth({
   idTokenSigningAlg: 'RS256',
   // offline_access: oidc-provider silently drops it unless prompt=consent is
   // requested (harmless); the test IdP issues refresh tokens for code grants
-  // regardless. response_mode is left to the default for "code", i.e. query.
+  // regardless. response_mode: config.responseMode, else the default for
+  // "code" (query).
   authorizationParams: {
     response_type: 'code',
     scope: 'openid email profile offline_access',
+    ...(config.responseMode ? { response_mode: config.responseMode } : {}),
   },
   httpTimeout: 10000,
   enableTelemetry: false,
