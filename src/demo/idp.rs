@@ -19,8 +19,9 @@ type Minter = Box<dyn Fn() -> Option<String> + Send + Sync>;
 struct IdpState {
     issuer: String,
     jwks: RwLock<Value>,
-    /// A `jwks_uri` to announce instead of the IdP's own.
-    jwks_uri: RwLock<Option<String>>,
+    /// Discovery members to announce instead of the IdP's own (a key source elsewhere, an
+    /// endpoint on another host).
+    announced: RwLock<HashMap<String, String>>,
     is_failing: AtomicBool,
     delay_ms: AtomicU64,
     jwks_requests: AtomicUsize,
@@ -69,7 +70,7 @@ impl DemoIdp {
         let state = Arc::new(IdpState {
             issuer: format!("http://127.0.0.1:{port}"),
             jwks: RwLock::new(jwks_of(keys)),
-            jwks_uri: RwLock::new(None),
+            announced: RwLock::new(HashMap::new()),
             is_failing: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             jwks_requests: AtomicUsize::new(0),
@@ -95,7 +96,7 @@ impl DemoIdp {
                 // For tests: a fetch that follows redirects would end up at the JWKS.
                 .route(
                     "/moved",
-                    web::get().to(|| async {
+                    web::route().to(|| async {
                         HttpResponse::Found()
                             .insert_header(("location", "/jwks"))
                             .finish()
@@ -146,10 +147,10 @@ impl DemoIdp {
         }
     }
 
-    /// Announces `uri` as the `jwks_uri` in discovery (a key source elsewhere).
-    pub fn announce_jwks_uri(&self, uri: &str) {
-        if let Ok(mut slot) = self.state.jwks_uri.write() {
-            *slot = Some(uri.to_owned());
+    /// Announces `value` for the discovery member `name` (`jwks_uri`, `token_endpoint`, …).
+    pub fn announce(&self, name: &str, value: &str) {
+        if let Ok(mut announced) = self.state.announced.write() {
+            announced.insert(name.to_owned(), value.to_owned());
         }
     }
 
@@ -247,15 +248,9 @@ async fn discovery(state: web::Data<IdpState>) -> HttpResponse {
         return response;
     }
     let issuer = &state.issuer;
-    let jwks_uri = state
-        .jwks_uri
-        .read()
-        .ok()
-        .and_then(|uri| uri.clone())
-        .unwrap_or_else(|| format!("{issuer}/jwks"));
-    HttpResponse::Ok().json(json!({
+    let mut document = json!({
         "issuer": issuer,
-        "jwks_uri": jwks_uri,
+        "jwks_uri": format!("{issuer}/jwks"),
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -263,7 +258,13 @@ async fn discovery(state: web::Data<IdpState>) -> HttpResponse {
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
-    }))
+    });
+    if let (Value::Object(members), Ok(announced)) = (&mut document, state.announced.read()) {
+        for (name, value) in announced.iter() {
+            members.insert(name.clone(), Value::String(value.clone()));
+        }
+    }
+    HttpResponse::Ok().json(document)
 }
 
 async fn jwks(state: web::Data<IdpState>) -> HttpResponse {

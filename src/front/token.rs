@@ -84,7 +84,8 @@ pub async fn token(
         })
         .await;
     let forwarded = match forwarded {
-        Ok(forwarded) if forwarded.status >= 500 => {
+        // 5xx, and redirects, which are never followed: both are the IdP failing the front.
+        Ok(forwarded) if forwarded.status >= 500 || (300..400).contains(&forwarded.status) => {
             return FrontAnswer::unavailable(front, &FrontError::ServerError(forwarded.status));
         }
         Ok(forwarded) => forwarded,

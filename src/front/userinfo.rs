@@ -43,7 +43,7 @@ pub async fn userinfo(
         })
         .await;
     let forwarded = match forwarded {
-        Ok(forwarded) if forwarded.status >= 500 => {
+        Ok(forwarded) if forwarded.status >= 500 || (300..400).contains(&forwarded.status) => {
             return FrontAnswer::unavailable(front, &FrontError::ServerError(forwarded.status));
         }
         Ok(forwarded) => forwarded,

@@ -522,7 +522,7 @@ async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
         ..Options::default()
     })
     .await;
-    app.idp.announce_jwks_uri(&foreign);
+    app.idp.announce("jwks_uri", &foreign);
     app.idp.set_failing(false);
     let token = app.id_token(json!("app"), json!({}));
 
@@ -549,7 +549,7 @@ async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
         ..Options::default()
     })
     .await;
-    allowed.idp.announce_jwks_uri(&foreign);
+    allowed.idp.announce("jwks_uri", &foreign);
     allowed.idp.set_failing(false);
     let _ = allowed
         .exchange("app", &allowed.id_token(json!("app"), json!({})), &[])

@@ -41,9 +41,21 @@ upstream = "idp"
 client = "mirotalk"
 upstream = "idp"
 userinfo = "jwt"
+
+[[client]]
+id = "grafana"
+secret = {{ sha256 = "{grafana}" }}
+upstreams = ["idp"]
+audiences = ["grafana"]
+
+[[front]]
+client = "grafana"
+upstream = "idp"
+normalize_access_token = true
 "#,
             bookstack = digest("bookstack"),
             mirotalk = digest("mirotalk"),
+            grafana = digest("grafana"),
         ),
         ..Options::default()
     }
@@ -292,4 +304,74 @@ async fn userinfo_is_forwarded_with_the_bearer_token_and_a_signed_or_encrypted_a
         "the client's claim rules apply to userinfo too"
     );
     assert_eq!(unauthorised.status, 401);
+}
+
+#[tokio::test]
+async fn a_jwt_access_token_is_normalised_when_the_front_asks_and_at_hash_follows_it() {
+    let app = spawn_app_with(fronts()).await;
+    let access_token = app.id_token(
+        json!(["grafana", "https://api.example"]),
+        json!({ "scope": "openid" }),
+    );
+    let id_token = app.id_token(json!(["grafana", "other"]), json!({}));
+    app.idp.answer_token(
+        200,
+        &json!({ "access_token": access_token, "token_type": "Bearer", "id_token": id_token }),
+    );
+
+    let answer = post_token(&app, "grafana", CODE_GRANT).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let new_access_token = answer.body["access_token"].as_str().unwrap();
+    assert_ne!(new_access_token, access_token);
+    let (header, claims) = decode(new_access_token);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(claims["aud"], "grafana");
+    assert_eq!(claims["iss"], app.url("/front/grafana").as_str());
+    let id_claims = decode(answer.body["id_token"].as_str().unwrap()).1;
+    assert_eq!(
+        id_claims["at_hash"],
+        left_half_hash(JwsAlg::RS256, new_access_token),
+        "at_hash is over the access token returned"
+    );
+}
+
+/// A front whose IdP announces `endpoint` as its token endpoint (the app starts with the IdP
+/// down, so the announcement is in the first discovery document tokenbridge reads).
+async fn with_token_endpoint(endpoint: impl Fn(&TestApp) -> String) -> TestApp {
+    let app = spawn_app_with(Options {
+        is_idp_down_at_start: true,
+        ..fronts()
+    })
+    .await;
+    app.idp.announce("token_endpoint", &endpoint(&app));
+    app.idp.set_failing(false);
+    app.idp.answer_token(
+        200,
+        &json!({ "access_token": "at", "token_type": "Bearer" }),
+    );
+    app
+}
+
+#[tokio::test]
+async fn the_front_forwards_only_to_the_idps_own_host_and_never_follows_a_redirect() {
+    let elsewhere =
+        with_token_endpoint(|app| format!("http://localhost:{}/token", app.idp.port())).await;
+    let redirected = with_token_endpoint(|app| format!("{}/moved", app.idp.issuer())).await;
+
+    post_token(&elsewhere, "bookstack", CODE_GRANT)
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+    post_token(&redirected, "bookstack", CODE_GRANT)
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+
+    assert!(
+        elsewhere.idp.last_token_request().is_none(),
+        "a token endpoint on another host was used"
+    );
+    assert!(
+        redirected.idp.last_token_request().is_none(),
+        "a redirect was followed"
+    );
 }
