@@ -283,6 +283,13 @@ async fn userinfo_is_forwarded_with_the_bearer_token_and_a_signed_or_encrypted_a
             .bearer_auth("user-access-token"),
     )
     .await;
+    let posted = send(
+        app.http
+            .post(app.url("/front/bookstack/userinfo"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("access_token=user-access-token"),
+    )
+    .await;
     app.idp
         .answer_userinfo(401, "application/json", r#"{"error":"invalid_token"}"#);
     let unauthorised = get("bookstack").await;
@@ -304,6 +311,8 @@ async fn userinfo_is_forwarded_with_the_bearer_token_and_a_signed_or_encrypted_a
         "the client's claim rules apply to userinfo too"
     );
     assert_eq!(unauthorised.status, 401);
+    assert_eq!(posted.status, 200, "POST is forwarded too: {}", posted.body);
+    assert_eq!(posted.body["sub"], "user-1");
 }
 
 #[tokio::test]

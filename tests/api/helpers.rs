@@ -502,9 +502,20 @@ static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 struct Capture;
 
+/// Every log line of the run also goes here, for tests/log_audit.rs, which cargo runs after
+/// this binary and which reads the whole run's logs.
+pub fn log_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-test-logs.txt")
+}
+
+static LOG_FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+
 impl Write for Capture {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         LOGS.lock().unwrap().extend_from_slice(bytes);
+        if let Some(file) = LOG_FILE.get() {
+            file.lock().unwrap().write_all(bytes)?;
+        }
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -515,6 +526,7 @@ impl Write for Capture {
 fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
+        let _ = LOG_FILE.set(Mutex::new(std::fs::File::create(log_file()).unwrap()));
         let _ = tracing_subscriber::fmt()
             .with_env_filter("trace")
             .with_ansi(false)

@@ -1,0 +1,50 @@
+//! Runs after the `api` test binary (cargo runs integration tests in name order) and reads every
+//! log line that whole run wrote, at `trace`: no token, no private key, no client secret.
+// A test aborts on a broken fixture; that is what unwrap/panic mean here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+#[test]
+fn the_whole_api_test_run_logged_no_token_no_key_and_no_secret() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-test-logs.txt");
+    let logs = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run the api tests first (cargo test runs them before this one)",
+            path.display()
+        )
+    });
+    assert!(
+        logs.lines().count() > 1000,
+        "the api run's logs were captured ({} lines)",
+        logs.lines().count()
+    );
+
+    for (number, line) in logs.lines().enumerate() {
+        for word in
+            line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            let parts: Vec<&str> = word.split('.').collect();
+            let is_jose = parts.len() >= 3 && parts[0].starts_with("eyJ") && parts[0].len() > 10;
+            assert!(!is_jose, "line {number} holds a token: {line}");
+        }
+        assert!(
+            !line.contains("PRIVATE KEY"),
+            "line {number} holds key material: {line}"
+        );
+        // Every client secret the tests configure ends so (helpers::secret_of), and the fronts'
+        // relying parties present this one.
+        assert!(
+            !line.contains("-secret-0123456789"),
+            "line {number} holds a client secret: {line}"
+        );
+        assert!(
+            !line.contains("the-rps-own-secret"),
+            "line {number} holds a client secret: {line}"
+        );
+        assert!(
+            !line.contains("wrong-guess-0123456789"),
+            "line {number} holds a presented secret: {line}"
+        );
+    }
+}
