@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::upstream::FetchError;
+use crate::upstream::fetch::{outbound_client, read_capped_body, transport_error};
 
 /// What the IdP answered, as it answered it.
 #[derive(Debug)]
@@ -34,26 +35,13 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn new() -> Result<Forwarder, FetchError> {
-        let client = reqwest::Client::builder()
-            // The front forwards only to the endpoints discovery named; a redirect would leave them.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("tokenbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| FetchError::Invalid(format!("cannot build the HTTP client: {err}")))?;
-        Ok(Forwarder { client })
+        Ok(Forwarder {
+            client: outbound_client()?,
+        })
     }
 
     pub async fn send(&self, outgoing: Outgoing<'_>) -> Result<Forwarded, FetchError> {
         let shown = outgoing.url.as_str().to_owned();
-        let transport = |err: reqwest::Error| FetchError::Transport {
-            url: shown.clone(),
-            reason: if err.is_timeout() {
-                "timed out".into()
-            } else {
-                err.to_string()
-            },
-        };
         let mut request = if outgoing.is_post {
             self.client.post(outgoing.url.clone()).body(outgoing.body)
         } else {
@@ -68,32 +56,17 @@ impl Forwarder {
         if let Some(authorization) = outgoing.authorization {
             request = request.header("authorization", authorization);
         }
-        let mut response = request.send().await.map_err(transport)?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| transport_error(&shown, &err))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
             .get("content-type")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        if response
-            .content_length()
-            .is_some_and(|len| len > outgoing.max_bytes as u64)
-        {
-            return Err(FetchError::TooLarge {
-                url: shown,
-                limit: outgoing.max_bytes,
-            });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > outgoing.max_bytes {
-                return Err(FetchError::TooLarge {
-                    url: shown,
-                    limit: outgoing.max_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped_body(response, outgoing.max_bytes, &shown).await?;
         Ok(Forwarded {
             status,
             content_type,

@@ -18,10 +18,11 @@ pub use discovery::front_discovery;
 pub use forward::{Forwarded, Forwarder};
 pub use token::FrontAnswer;
 pub use token::token;
-pub use userinfo::{UserinfoRequest, userinfo};
+pub use userinfo::userinfo;
 
 use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;
+use crate::state::AppState;
 use crate::upstream::{FetchError, Upstream, Upstreams};
 
 /// One front, wired to its client and upstream.
@@ -84,7 +85,51 @@ pub enum FrontError {
     ServerError(u16),
 }
 
+/// A relying party's request, to be forwarded to an IdP endpoint.
+pub struct RelyingPartyRequest<'a> {
+    pub is_post: bool,
+    pub body: Vec<u8>,
+    pub content_type: Option<&'a str>,
+    /// Passed through and never kept.
+    pub authorization: Option<&'a str>,
+}
+
 impl Front {
+    /// Forwards to the IdP endpoint `name` from its discovery. The IdP failing the front
+    /// (unreachable, slow, a 5xx, a redirect, which is never followed) is the relying party's
+    /// `temporarily_unavailable`; any other answer is the caller's to pass on or to use.
+    pub async fn forward(
+        &self,
+        state: &AppState,
+        name: &'static str,
+        request: RelyingPartyRequest<'_>,
+    ) -> Result<Forwarded, FrontAnswer> {
+        let endpoint = self
+            .idp_endpoint(name)
+            .await
+            .map_err(|err| FrontAnswer::unavailable(self, &err))?;
+        let forwarded = state
+            .forwarder
+            .send(forward::Outgoing {
+                url: &endpoint,
+                is_post: request.is_post,
+                body: request.body,
+                content_type: request.content_type,
+                authorization: request.authorization,
+                timeout: self.upstream.config.fetch_timeout,
+                max_bytes: state.limits.max_body_bytes,
+            })
+            .await
+            .map_err(|err| FrontAnswer::unavailable(self, &err.into()))?;
+        if forwarded.status >= 500 || (300..400).contains(&forwarded.status) {
+            return Err(FrontAnswer::unavailable(
+                self,
+                &FrontError::ServerError(forwarded.status),
+            ));
+        }
+        Ok(forwarded)
+    }
+
     /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows
     /// http, on the issuer's host unless the upstream allows others.
     pub async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::forward::Outgoing;
-use super::{Front, FrontError};
+use super::{Forwarded, Front, FrontError, RelyingPartyRequest};
 use crate::exchange::{ExchangeError, ExchangeRequest, Trace, decide_as, sign};
 use crate::jose::token_hash::left_half_hash;
 use crate::oauth::TokenType;
@@ -35,6 +34,17 @@ impl FrontAnswer {
             status,
             content_type: "application/json".into(),
             body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// The IdP's answer, unchanged in status and body.
+    pub fn passed_on(forwarded: Forwarded) -> FrontAnswer {
+        FrontAnswer {
+            status: forwarded.status,
+            content_type: forwarded
+                .content_type
+                .unwrap_or_else(|| "application/json".into()),
+            body: forwarded.body,
         }
     }
 
@@ -67,29 +77,15 @@ pub async fn token(
             "only authorization_code and refresh_token",
         );
     }
-    let endpoint = match front.idp_endpoint("token_endpoint").await {
-        Ok(endpoint) => endpoint,
-        Err(err) => return FrontAnswer::unavailable(front, &err),
+    let request = RelyingPartyRequest {
+        is_post: true,
+        body,
+        content_type: Some("application/x-www-form-urlencoded"),
+        authorization,
     };
-    let forwarded = state
-        .forwarder
-        .send(Outgoing {
-            url: &endpoint,
-            is_post: true,
-            body,
-            content_type: Some("application/x-www-form-urlencoded"),
-            authorization,
-            timeout: front.upstream.config.fetch_timeout,
-            max_bytes: state.limits.max_body_bytes,
-        })
-        .await;
-    let forwarded = match forwarded {
-        // 5xx, and redirects, which are never followed: both are the IdP failing the front.
-        Ok(forwarded) if forwarded.status >= 500 || (300..400).contains(&forwarded.status) => {
-            return FrontAnswer::unavailable(front, &FrontError::ServerError(forwarded.status));
-        }
+    let forwarded = match front.forward(state, "token_endpoint", request).await {
         Ok(forwarded) => forwarded,
-        Err(err) => return FrontAnswer::unavailable(front, &err.into()),
+        Err(answer) => return answer,
     };
     // The IdP's refusals (invalid_grant, invalid_client, …) reach the relying party unchanged.
     let tokens = match serde_json::from_slice::<Value>(&forwarded.body) {

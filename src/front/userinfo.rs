@@ -7,57 +7,22 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::forward::Outgoing;
 use super::token::FrontAnswer;
-use super::{Front, FrontError};
+use super::{Front, RelyingPartyRequest};
 use crate::exchange::{ExchangeError, open_upstream_jwt, sign};
 use crate::policy::rules::apply_rules;
 use crate::state::AppState;
 
-pub struct UserinfoRequest<'a> {
-    pub is_post: bool,
-    pub body: Vec<u8>,
-    pub content_type: Option<&'a str>,
-    pub authorization: Option<&'a str>,
-}
-
 pub async fn userinfo(
     state: &Arc<AppState>,
     front: &Front,
-    request: UserinfoRequest<'_>,
+    request: RelyingPartyRequest<'_>,
 ) -> FrontAnswer {
-    let endpoint = match front.idp_endpoint("userinfo_endpoint").await {
-        Ok(endpoint) => endpoint,
-        Err(err) => return FrontAnswer::unavailable(front, &err),
+    let forwarded = match front.forward(state, "userinfo_endpoint", request).await {
+        Ok(forwarded) if forwarded.status == 200 => forwarded,
+        Ok(forwarded) => return FrontAnswer::passed_on(forwarded),
+        Err(answer) => return answer,
     };
-    let forwarded = state
-        .forwarder
-        .send(Outgoing {
-            url: &endpoint,
-            is_post: request.is_post,
-            body: request.body,
-            content_type: request.content_type,
-            authorization: request.authorization,
-            timeout: front.upstream.config.fetch_timeout,
-            max_bytes: state.limits.max_body_bytes,
-        })
-        .await;
-    let forwarded = match forwarded {
-        Ok(forwarded) if forwarded.status >= 500 || (300..400).contains(&forwarded.status) => {
-            return FrontAnswer::unavailable(front, &FrontError::ServerError(forwarded.status));
-        }
-        Ok(forwarded) => forwarded,
-        Err(err) => return FrontAnswer::unavailable(front, &err.into()),
-    };
-    if forwarded.status != 200 {
-        return FrontAnswer {
-            status: forwarded.status,
-            content_type: forwarded
-                .content_type
-                .unwrap_or_else(|| "application/json".into()),
-            body: forwarded.body,
-        };
-    }
     let is_jwt = forwarded
         .content_type
         .as_deref()

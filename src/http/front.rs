@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::error::render_error;
 use super::exchange::read_capped;
-use crate::front::{self, Front, FrontAnswer, UserinfoRequest};
+use crate::front::{self, Front, FrontAnswer, RelyingPartyRequest};
 use crate::state::AppState;
 
 /// The front for `client`, or None: the handlers answer 404.
@@ -83,7 +83,7 @@ pub async fn userinfo(
         Err(err) => return render_error(&err),
     };
     let state = state.into_inner();
-    let request = UserinfoRequest {
+    let request = RelyingPartyRequest {
         is_post: request.method() == actix_web::http::Method::POST,
         body,
         content_type: header(&request, CONTENT_TYPE),

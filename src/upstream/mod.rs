@@ -1,6 +1,6 @@
 //! The IdPs tokenbridge trusts: found by exact issuer, each with its verification keys cached.
 
-mod fetch;
+pub mod fetch;
 mod keys;
 
 use std::collections::HashMap;
