@@ -423,7 +423,8 @@ fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16
     (child, port)
 }
 
-#[tokio::test]
+// Multi-threaded: the demo IdP must keep serving while this thread waits for the binary to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_exchange_finish_then_exits_0() {
     use crate::helpers::*;
     let idp =
@@ -447,9 +448,12 @@ async fn sigterm_lets_an_in_flight_exchange_finish_then_exits_0() {
             &json!({}),
         )
         .unwrap();
+    let fetches_before = idp.jwks_requests();
     let in_flight = tokio::spawn(async move {
         reqwest::Client::new()
             .post(format!("http://127.0.0.1:{port}/exchange"))
+            // No idle keep-alive connection left for the graceful stop to wait out.
+            .header("connection", "close")
             .basic_auth("app", Some(secret_of("app")))
             .form(&[
                 ("grant_type", GRANT),
@@ -461,7 +465,17 @@ async fn sigterm_lets_an_in_flight_exchange_finish_then_exits_0() {
             .map(|response| response.status().as_u16())
     });
 
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // SIGTERM once the exchange is waiting on the IdP's (slow) JWKS answer: it is in flight.
+    for _ in 0..200 {
+        if idp.jwks_requests() > fetches_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        idp.jwks_requests() > fetches_before,
+        "the exchange never reached the IdP"
+    );
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
