@@ -201,7 +201,7 @@ rate_limit = {{ per_second = 0.01, burst = 2 }}
 pub fn only_the_demo_idp(upstream_extra: &str) -> Options {
     Options {
         policy: format!(
-            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\n{upstream_extra}\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\n",
+            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\n{upstream_extra}\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\nrate_limit = {{ per_second = 1000, burst = 1000 }}\n",
             digest("app")
         ),
         ..Options::default()

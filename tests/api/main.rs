@@ -11,6 +11,7 @@ mod exchange;
 mod front;
 mod front_e2e;
 mod helpers;
+mod interop;
 mod jose_matrix;
 mod keys;
 mod logs;
