@@ -172,7 +172,7 @@ pub async fn decide_as(
         return Err(TokenError::Claim("sub").into());
     }
     let claims = issued_claims(
-        &subject_claims,
+        subject_claims,
         &IssuedClaims {
             issuer,
             audience: &audience,
@@ -207,9 +207,9 @@ fn check_issued_size(claims: &Map<String, Value>, limits: &Limits) -> Result<(),
             limits.max_issued_claims
         )));
     }
-    let size = serde_json::to_vec(claims)
-        .map(|bytes| bytes.len())
-        .unwrap_or(usize::MAX);
+    // Counted as serialised, without keeping the bytes: signing serialises them again anyway.
+    let mut counter = ByteCounter(0);
+    let size = serde_json::to_writer(&mut counter, claims).map_or(usize::MAX, |()| counter.0);
     if size > limits.max_issued_bytes {
         return Err(TokenError::IssuedTooLarge(format!(
             "{size} bytes of claims (limits.max_issued_bytes = {})",
@@ -229,6 +229,20 @@ pub async fn open_upstream_jwt(
     let mut trace = Trace::default();
     let jws = open_subject_token(state, token, &mut trace).await?;
     verify_signature(state, client, &jws, &mut trace).await
+}
+
+/// A writer that only counts what is written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Step 1: parse the compact token, decrypting a JWE to the JWS inside. Returns the JWS text.

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::{Forwarded, Front, FrontError, RelyingPartyRequest};
-use crate::exchange::{ExchangeError, ExchangeRequest, Trace, decide_as, sign};
+use crate::exchange::{Decision, ExchangeError, ExchangeRequest, Trace, decide_as, sign};
 use crate::jose::token_hash::left_half_hash;
 use crate::oauth::TokenType;
 use crate::state::AppState;
-use crate::telemetry::fingerprint;
 
 /// An HTTP answer for the relying party, built here, rendered by the HTTP layer.
 #[derive(Debug)]
@@ -129,12 +128,21 @@ async fn normalised(
     front: &Front,
     mut tokens: Map<String, Value>,
 ) -> Result<Map<String, Value>, ExchangeError> {
-    let client = &front.client;
     if front.config.is_access_token_normalized
         && let Some(access_token) = tokens.get("access_token").and_then(Value::as_str)
         && looks_like_jwt(access_token)
     {
-        let (signed, _) = pass(state, front, access_token, TokenType::AccessToken).await?;
+        let mut trace = Trace::default();
+        let decision = decide_for_front(
+            state,
+            front,
+            access_token,
+            TokenType::AccessToken,
+            &mut trace,
+        )
+        .await?;
+        tracing::debug!(front = %front.config.client, token = trace.token.as_deref().unwrap_or(""), "front normalised an access token");
+        let signed = sign(state, decision.alg, decision.typ, decision.claims).await?;
         tokens.insert("access_token".into(), Value::String(signed));
     }
     let Some(id_token) = tokens.get("id_token").and_then(Value::as_str) else {
@@ -145,14 +153,8 @@ async fn normalised(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut trace = Trace::default();
-    let request = ExchangeRequest {
-        subject_token: id_token.to_owned(),
-        subject_token_type: TokenType::IdToken,
-        audience: None,
-        requested_token_type: None,
-    };
-    let mut decision = decide_as(state, client, request, &front.issuer, &mut trace).await?;
-    check_upstream(front, &trace)?;
+    let mut decision =
+        decide_for_front(state, front, id_token, TokenType::IdToken, &mut trace).await?;
     if let Some(access_token) = access_token {
         let at_hash = left_half_hash(decision.alg, &access_token);
         decision
@@ -176,27 +178,24 @@ async fn normalised(
     Ok(tokens)
 }
 
-/// One token through the pipeline as the front's client; returns it signed.
-async fn pass(
+/// Every step but the signature, as the front's client and issuer, for a token from the front's
+/// own upstream.
+async fn decide_for_front(
     state: &Arc<AppState>,
     front: &Front,
     token: &str,
     token_type: TokenType,
-) -> Result<(String, Trace), ExchangeError> {
-    let mut trace = Trace::default();
+    trace: &mut Trace,
+) -> Result<Decision, ExchangeError> {
     let request = ExchangeRequest {
         subject_token: token.to_owned(),
         subject_token_type: token_type,
         audience: None,
         requested_token_type: None,
     };
-    let decision = decide_as(state, &front.client, request, &front.issuer, &mut trace).await?;
-    check_upstream(front, &trace)?;
-    tracing::debug!(front = %front.config.client, token = %fingerprint(token), "front normalised an access token");
-    Ok((
-        sign(state, decision.alg, decision.typ, decision.claims).await?,
-        trace,
-    ))
+    let decision = decide_as(state, &front.client, request, &front.issuer, trace).await?;
+    check_upstream(front, trace)?;
+    Ok(decision)
 }
 
 /// A front takes tokens from its own upstream only, even when its client may use others.

@@ -109,7 +109,7 @@ proptest! {
         };
         // A rule may refuse; then nothing is issued, which is also safe.
         if apply_rules(&rules, &mut subject).is_ok() {
-            let issued = issued_claims(&subject, &decided);
+            let issued = issued_claims(subject, &decided);
             prop_assert_eq!(&issued["iss"], "https://tokenbridge");
             prop_assert_eq!(&issued["aud"], "a");
             prop_assert_eq!(&issued["iat"], 100);

@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,15 +14,6 @@ use tokenbridge::clock::SystemClock;
 use tokenbridge::demo::legacy::{self, Expectations};
 
 use crate::helpers::*;
-
-fn e2e_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    assert!(
-        dir.join("node_modules").is_dir(),
-        "tests/e2e/node_modules is missing: run `npm ci --prefix tests/e2e` first (the README's test command does)"
-    );
-    dir
-}
 
 /// A node script from tests/e2e that prints one JSON line when ready; killed when dropped.
 struct Node {
@@ -73,28 +63,7 @@ impl Drop for Node {
 /// Logs in through the RP at `rp`; returns the driver's JSON verdict.
 async fn log_in(rp: &str, refresh: bool) -> Value {
     let config = json!({ "rp": rp, "username": "ada", "password": "any", "refresh": refresh });
-    let dir = e2e_dir();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("login.mjs")
-            .arg(config.to_string())
-            .current_dir(dir)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "login.mjs failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "login.mjs printed {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    run_node(vec!["login.mjs".into(), config.to_string()]).await
 }
 
 fn free_port() -> u16 {

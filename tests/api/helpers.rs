@@ -493,6 +493,43 @@ pub async fn verify_issued(app: &TestApp, token: &str, audience: &str) -> Value 
     claims
 }
 
+/// tests/e2e, where the npm side of the tests lives; its packages must be installed.
+pub fn e2e_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    assert!(
+        dir.join("node_modules").is_dir(),
+        "tests/e2e/node_modules is missing: run `npm ci --prefix tests/e2e` first (the README's test command does)"
+    );
+    dir
+}
+
+/// Runs a tests/e2e script to its end with `args`, off the async threads; returns the one JSON
+/// line it prints.
+pub async fn run_node(args: Vec<String>) -> Value {
+    let dir = e2e_dir();
+    let shown = args.first().cloned().unwrap_or_default();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{shown} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{shown} printed {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
 /// Every log line of this test binary, for tests that look for what was (or wasn't) logged.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()

@@ -2,35 +2,17 @@
 //! alg, every JWE alg/enc pair, Authentik's shape) for tokenbridge to take, and checks every token
 //! tokenbridge issues against its published JWKS. Needs `npm ci --prefix tests/e2e`.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn jose(command: &'static str, input: Value) -> Value {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    assert!(
-        dir.join("node_modules").is_dir(),
-        "run `npm ci --prefix tests/e2e` first (the README's test command does)"
-    );
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("interop.mjs")
-            .arg(command)
-            .arg(input.to_string())
-            .current_dir(dir)
-            .output()
-    })
+async fn jose(command: &str, input: Value) -> Value {
+    run_node(vec![
+        "interop.mjs".into(),
+        command.into(),
+        input.to_string(),
+    ])
     .await
-    .unwrap()
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "interop.mjs {command}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
