@@ -1,12 +1,9 @@
 //! The two seed failures, reproduced with the software that has them and then fixed by the front:
 //! oidc-provider (npm) as the IdP, express-openid-connect (npm, what MiroTalk uses) as the relying
 //! party, a headless login through the IdP's login and consent pages, all on loopback. Needs
-//! `npm ci --prefix tests/e2e` (the README's test command runs it).
+//! `tests/setup.sh` (the README's test command runs it).
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokenbridge::app::App;
@@ -15,63 +12,10 @@ use tokenbridge::demo::legacy::{self, Expectations};
 
 use crate::helpers::*;
 
-/// A node script from tests/e2e that prints one JSON line when ready; killed when dropped.
-struct Node {
-    child: Child,
-    ready: Value,
-}
-
-impl Node {
-    fn start(script: &str, config: &Value) -> Node {
-        let mut child = Command::new("node")
-            .arg(script)
-            .arg(config.to_string())
-            .current_dir(e2e_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start node {script}: {err}"));
-        let stdout = child.stdout.take().unwrap();
-        let (line_tx, line_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = line_tx.send(line);
-            }
-            for _ in lines {} // keep draining so the child never blocks on a full pipe
-        });
-        let line = match line_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("node {script} did not get ready within 60 s");
-            }
-        };
-        let ready = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("node {script} printed {line:?}"));
-        Node { child, ready }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Logs in through the RP at `rp`; returns the driver's JSON verdict.
 async fn log_in(rp: &str, refresh: bool) -> Value {
     let config = json!({ "rp": rp, "username": "ada", "password": "any", "refresh": refresh });
     run_node(vec!["login.mjs".into(), config.to_string()]).await
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn rp(issuer: &str, client: &str) -> Node {

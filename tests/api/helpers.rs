@@ -495,28 +495,62 @@ pub async fn verify_issued(app: &TestApp, token: &str, audience: &str) -> Value 
 
 /// tests/e2e, where the npm side of the tests lives; its packages must be installed.
 pub fn e2e_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    installed_npm_dir("tests/e2e")
+}
+
+/// tests/interop: the independent JOSE implementations and the legacy validators.
+pub fn interop_dir() -> PathBuf {
+    installed_npm_dir("tests/interop")
+}
+
+fn installed_npm_dir(relative: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative);
     assert!(
         dir.join("node_modules").is_dir(),
-        "tests/e2e/node_modules is missing: run `npm ci --prefix tests/e2e` first (the README's test command does)"
+        "{relative}/node_modules is missing: run `tests/setup.sh` first (the README's test command does)"
     );
     dir
+}
+
+/// The Python that has the pinned PyPI packages (jwcrypto, PyJWT, …) installed.
+pub fn venv_python() -> PathBuf {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        ".venv/bin/python is missing: run `tests/setup.sh` first (the README's test command does)"
+    );
+    python
 }
 
 /// Runs a tests/e2e script to its end with `args`, off the async threads; returns the one JSON
 /// line it prints.
 pub async fn run_node(args: Vec<String>) -> Value {
-    let dir = e2e_dir();
-    let shown = args.first().cloned().unwrap_or_default();
+    let mut command = std::process::Command::new("node");
+    command.args(&args).current_dir(e2e_dir());
+    run_to_json(command, None).await
+}
+
+/// Runs a program to its end with `input` on its stdin, off the async threads; returns the one
+/// JSON line it prints.
+pub async fn run_to_json(mut command: std::process::Command, input: Option<Value>) -> Value {
+    use std::process::Stdio;
+    let shown = format!("{command:?}");
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .args(&args)
-            .current_dir(dir)
-            .output()
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        if let Some(input) = input {
+            stdin.write_all(input.to_string().as_bytes())?;
+        }
+        drop(stdin);
+        child.wait_with_output()
     })
     .await
     .unwrap()
-    .unwrap();
+    .unwrap_or_else(|err| panic!("{shown} could not run: {err}"));
     assert!(
         output.status.success(),
         "{shown} failed: {}",
@@ -528,6 +562,62 @@ pub async fn run_node(args: Vec<String>) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+/// A node script from tests/e2e that prints one JSON line when ready; killed when dropped.
+pub struct Node {
+    child: std::process::Child,
+    pub ready: Value,
+}
+
+impl Node {
+    pub fn start(script: &str, config: &Value) -> Node {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(config.to_string())
+            .current_dir(e2e_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start node {script}: {err}"));
+        let stdout = child.stdout.take().unwrap();
+        let (line_tx, line_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = line_tx.send(line);
+            }
+            for _ in lines {} // keep draining so the child never blocks on a full pipe
+        });
+        let line = match line_rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("node {script} did not get ready within 60 s");
+            }
+        };
+        let ready = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("node {script} printed {line:?}"));
+        Node { child, ready }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago, for a process that must know its URL before it starts.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Every log line of this test binary, for tests that look for what was (or wasn't) logged.

@@ -14,6 +14,7 @@ mod helpers;
 mod interop;
 mod jose_matrix;
 mod keys;
+mod legacy_validators;
 mod logs;
 mod mutations;
 mod upstream;

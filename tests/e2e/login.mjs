@@ -12,7 +12,15 @@
 // stages: "login" (GET {rp}/login), "idp" (IdP pages/redirects), "callback"
 // (the RP's /callback), "me", "refresh". A non-zero exit code means a bug in
 // this harness (bad arguments, unexpected exception).
+//
+// Direct mode: the driver is the relying party itself, a bare OAuth client
+// (state, nonce, PKCE S256, client_secret_basic), and returns the IdP's token
+// response untouched:
+//   node login.mjs '{"idp":ISSUER,"client_id","client_secret","redirect_uri"}'
+//   -> {"ok":true,"tokens":{id_token,access_token,...},"nonce":"..."}
+// The redirect to redirect_uri is read, never followed.
 
+import { createHash, randomBytes } from 'node:crypto';
 import process from 'node:process';
 
 const MAX_STEPS = 20; // redirects + form posts, per flow
@@ -279,17 +287,97 @@ async function getJson(url, stage) {
   return json;
 }
 
+// --- direct mode: the driver is the RP ---------------------------------------------
+function basicCredentials(clientId, clientSecret) {
+  // RFC 6749 §2.3.1: each part form-urlencoded before base64.
+  const encode = (part) => encodeURIComponent(part).replace(/%20/g, '+');
+  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+}
+
+async function runDirectLogin(args, creds) {
+  const discovery = await getJson(new URL('/.well-known/openid-configuration', args.idp).href, 'idp');
+  const state = randomBytes(16).toString('base64url');
+  const nonce = randomBytes(16).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(discovery.authorization_endpoint);
+  authorize.search = new URLSearchParams({
+    client_id: args.client_id,
+    response_type: 'code',
+    scope: 'openid email profile',
+    redirect_uri: args.redirect_uri,
+    state,
+    nonce,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+
+  let next = { url: authorize.href, method: 'GET', body: undefined };
+  let callback = null;
+  for (let step = 0; step < MAX_STEPS && !callback; step += 1) {
+    const res = await request(next.url, { method: next.method, body: next.body, stage: 'idp' });
+    if (res.status >= 300 && res.status < 400 && res.location) {
+      const target = new URL(res.location, res.url);
+      if (target.href.split('?')[0] === args.redirect_uri) callback = target;
+      else next = { url: target.href, method: 'GET', body: undefined };
+      continue;
+    }
+    if (res.status >= 400) throw new Failure('idp', res.status, errorFromBody(res.text));
+    const [form] = parseForms(res.text);
+    if (!form) throw new Failure('idp', res.status, `IdP page without a form at ${res.url}: ${snippet(res.text, 500)}`);
+    const action = new URL(form.action || res.url, res.url).href;
+    const body = fillForm(form, creds);
+    next = form.method === 'post'
+      ? { url: action, method: 'POST', body }
+      : { url: `${action.split('?')[0]}?${body}`, method: 'GET', body: undefined };
+  }
+  if (!callback) throw new Failure('idp', 0, `no redirect to ${args.redirect_uri} within ${MAX_STEPS} steps`);
+  const params = callback.searchParams;
+  if (params.has('error')) throw new Failure('callback', 0, `${params.get('error')}: ${params.get('error_description')}`);
+  if (params.get('state') !== state) throw new Failure('callback', 0, 'state mismatch');
+
+  const res = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${basicCredentials(args.client_id, args.client_secret)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: params.get('code') ?? '',
+      redirect_uri: args.redirect_uri,
+      code_verifier: verifier,
+    }).toString(),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Failure('token', res.status, errorFromBody(text));
+  return { tokens: JSON.parse(text), nonce };
+}
+
 // --- main -----------------------------------------------------------------------
 let args;
 try {
   args = JSON.parse(process.argv[2] ?? '');
-  if (typeof args.rp !== 'string') throw new Error('"rp" is required');
-  new URL(args.rp); // eslint-disable-line no-new
+  const base = args.idp ?? args.rp;
+  if (typeof base !== 'string') throw new Error('"rp" or "idp" is required');
+  new URL(base); // eslint-disable-line no-new
 } catch (err) {
   process.stderr.write(`login.mjs: first argument must be the JSON args (${err.message})\n`);
   process.exit(2);
 }
 const creds = { username: args.username ?? 'ada', password: args.password ?? 'pw' };
+
+if (args.idp) {
+  try {
+    out({ ok: true, ...(await runDirectLogin(args, creds)) });
+  } catch (err) {
+    if (!(err instanceof Failure)) throw err;
+    out({ ok: false, stage: err.stage, status: err.status, error: err.message });
+  }
+  process.exit(0);
+}
 
 try {
   await runLogin(args.rp, creds);

@@ -2,14 +2,14 @@
 // Independent JOSE implementation for tokenbridge's interop tests: npm `jose` (panva) makes the
 // IdP's tokens and checks tokenbridge's, so no token is both made and checked by our code.
 //
-// Usage:
-//   node interop.mjs mint '<json>'    {"issuer","audience","encryption_keys":[jwk,...]}
+// Usage (JSON in on stdin, one JSON line out on stdout):
+//   node jose.mjs mint      {"issuer","audience","encryption_keys":[jwk,...]}
 //     -> {"jwks":{"keys":[...]},"tokens":[{"case","token"}]}
 //        one JWS per JWS alg of the contract, one JWE (RSA or EC recipient, an RS256 JWS inside)
 //        per JWE alg/enc pair, and Authentik's exact shape.
-//   node interop.mjs verify '<json>'  {"jwks_uri","issuer","audience","tokens":[{"case","token","alg"}]}
-//     -> {"results":[{"case","ok","error"?,"aud"?}]}
-// Prints exactly one JSON line; exit 0 unless the harness itself breaks.
+//   node jose.mjs verify    {"jwks_uri","issuer","audience","tokens":[{"case","token","alg"}]}
+//     -> {"results":[{"case","ok","error"?,"aud"?,"alg"?,"sub"?}]}
+// Exit 0 unless the harness itself breaks.
 
 import process from 'node:process';
 
@@ -18,6 +18,12 @@ import * as jose from 'jose';
 const JWS_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const JWE_ALGS = ['RSA-OAEP', 'RSA-OAEP-256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW'];
 const JWE_ENCS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'];
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 async function signingKey(alg) {
   const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true };
@@ -93,17 +99,17 @@ async function verify(input) {
   return { results };
 }
 
-const [command, json] = process.argv.slice(2);
-let input;
-try {
-  input = JSON.parse(json ?? '');
-} catch (err) {
-  process.stderr.write(`interop.mjs: the second argument must be JSON (${err.message})\n`);
-  process.exit(2);
-}
+const [command] = process.argv.slice(2);
 const run = { mint, verify }[command];
 if (!run) {
-  process.stderr.write('interop.mjs: command must be mint or verify\n');
+  process.stderr.write('jose.mjs: command must be mint or verify\n');
+  process.exit(2);
+}
+let input;
+try {
+  input = JSON.parse(await readStdin());
+} catch (err) {
+  process.stderr.write(`jose.mjs: stdin must be JSON (${err.message})\n`);
   process.exit(2);
 }
 process.stdout.write(`${JSON.stringify(await run(input))}\n`);
