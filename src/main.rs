@@ -1,7 +1,8 @@
-//! The `tokenbridge` command: `serve`, `check`, `demo`.
+//! The `tokenbridge` command: `serve`, `check`, `explain`, `demo`, `health`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -13,6 +14,7 @@ use tokenbridge::keyring::KeyRing;
 use tokenbridge::oauth::TokenType;
 use tokenbridge::policy::rules::Rule;
 use tokenbridge::telemetry::{self, LogFormat};
+use tokenbridge::upstream::fetch::{outbound_client, read_capped_body, transport_error};
 
 /// Lets legacy OIDC relying parties accept tokens from modern identity providers: decrypts JWE
 /// tokens, verifies them against the IdP, chooses exactly one audience and re-signs them.
@@ -73,7 +75,24 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Probe a running tokenbridge's readiness (for container health checks: no curl needed).
+    /// Exits 0 if the URL answers 2xx, 1 on any other status, a timeout or no answer.
+    Health {
+        /// The URL to GET: tokenbridge's `/readyz` (or `/healthz` for liveness only).
+        #[arg(
+            long,
+            env = "TOKENBRIDGE_HEALTH_URL",
+            default_value = "http://127.0.0.1:8080/readyz"
+        )]
+        url: String,
+        /// The longest the whole probe may take, connecting and reading included.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
+
+/// The most of a health answer that is read (and echoed); `/readyz` is a few hundred bytes.
+const MAX_HEALTH_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum SubjectType {
@@ -136,6 +155,7 @@ fn main() -> ExitCode {
             telemetry::init_quiet();
             runtime.block_on(run_demo(port, !no_serve))
         }
+        Command::Health { url, timeout } => runtime.block_on(probe_health(&url, timeout)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -263,4 +283,37 @@ async fn run_demo(port: u16, serve: bool) -> Result<(), String> {
     demo::run(DemoOptions { port, serve }, &mut stdout)
         .await
         .map_err(|err| err.to_string())
+}
+
+/// One GET, redirects not followed, bounded by `timeout` from connect to the end of the body. A 2xx
+/// answer's body goes to stdout (Docker keeps it in the health log); anything else is an error.
+async fn probe_health(url: &str, timeout: Duration) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|err| format!("{url} is not a URL: {err}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url}: only http and https URLs can be probed"));
+    }
+    let client = outbound_client().map_err(|err| err.to_string())?;
+    let response = client
+        .get(parsed)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|err| transport_error(url, &err).to_string())?;
+    let status = response.status();
+    let body = read_capped_body(response, MAX_HEALTH_BODY_BYTES, url)
+        .await
+        .map_err(|err| err.to_string())?;
+    let text = String::from_utf8_lossy(&body);
+    if !status.is_success() {
+        return Err(format!(
+            "{url} answered HTTP {}: {}",
+            status.as_u16(),
+            text.trim()
+        ));
+    }
+    std::io::Write::write_all(
+        &mut std::io::stdout(),
+        format!("{}\n", text.trim()).as_bytes(),
+    )
+    .map_err(|err| format!("cannot write to standard output: {err}"))
 }
