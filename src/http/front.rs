@@ -14,8 +14,12 @@ fn find(state: &AppState, client: &str) -> Option<std::sync::Arc<Front>> {
     state.fronts.get(client).cloned()
 }
 
+/// Never cached: a front configured later must not be hidden behind a stored 404 (the README
+/// promises `no-store` for the token and userinfo endpoints).
 fn no_such_front() -> HttpResponse {
     HttpResponse::NotFound()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
         .content_type("application/json")
         .body(r#"{"error":"invalid_request","error_description":"no such front"}"#)
 }
