@@ -231,12 +231,16 @@ async fn run_contract(input: &Path, report: &Path) -> Value {
         .arg(input)
         .arg(report)
         .current_dir(input.parent().unwrap())
+        // No __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         // Nothing is fetched from elsewhere: every address the runner uses is on 127.0.0.1.
         .env("NO_PROXY", "127.0.0.1")
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .env_remove("http_proxy")
-        .env_remove("https_proxy");
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy");
     let output = tokio::time::timeout(
         RUNNER_DEADLINE,
         tokio::task::spawn_blocking(move || command.output()),
@@ -290,13 +294,15 @@ async fn the_service_keeps_its_openapi_contract() {
         "application/json",
         &json!({"sub": "user-1", "email": "ada@example.com"}).to_string(),
     );
-    let encryption_keys: Value =
-        reqwest::get(format!("{}/.well-known/encryption-keys.json", healthy.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let encryption_keys: Value = http
+        .get(format!("{}/.well-known/encryption-keys.json", healthy.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let rsa_key = encryption_keys["keys"]
         .as_array()
         .unwrap()
