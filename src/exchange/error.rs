@@ -113,7 +113,9 @@ impl ExchangeError {
             ExchangeError::Request(_) | ExchangeError::UnsupportedMediaType => {
                 "the request is missing a parameter or is malformed"
             }
-            ExchangeError::MethodNotAllowed => "use POST",
+            ExchangeError::MethodNotAllowed => {
+                "the method is not allowed here: see the Allow header"
+            }
             ExchangeError::BodyTooLarge(_)
             | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
                 "the request is too large"

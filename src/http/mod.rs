@@ -15,48 +15,48 @@ use crate::exchange::ExchangeError;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
+        .service(resource("/exchange", "POST").route(web::post().to(exchange::exchange)))
+        .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(well_known::jwks)))
         .service(
-            web::resource("/exchange")
-                .route(web::post().to(exchange::exchange))
-                .default_service(web::to(method_not_allowed)),
+            resource("/.well-known/encryption-keys.json", "GET")
+                .route(web::get().to(well_known::encryption_keys)),
         )
-        .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
-        .route(
-            "/.well-known/encryption-keys.json",
-            web::get().to(well_known::encryption_keys),
+        .service(
+            resource("/encryption-key.pem", "GET")
+                .route(web::get().to(well_known::encryption_certificate)),
         )
-        .route(
-            "/encryption-key.pem",
-            web::get().to(well_known::encryption_certificate),
+        .service(
+            resource("/.well-known/openid-configuration", "GET")
+                .route(web::get().to(well_known::discovery)),
         )
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(well_known::discovery),
+        .service(
+            resource("/.well-known/oauth-authorization-server", "GET")
+                .route(web::get().to(well_known::discovery)),
         )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(well_known::discovery),
+        .service(
+            resource("/front/{client}/.well-known/openid-configuration", "GET")
+                .route(web::get().to(front::discovery)),
         )
-        .route(
-            "/front/{client}/.well-known/openid-configuration",
-            web::get().to(front::discovery),
+        .service(resource("/front/{client}/token", "POST").route(web::post().to(front::token)))
+        .service(
+            resource("/front/{client}/userinfo", "GET, POST")
+                .route(web::get().to(front::userinfo))
+                .route(web::post().to(front::userinfo)),
         )
-        .route("/front/{client}/token", web::post().to(front::token))
-        .route(
-            "/front/{client}/userinfo",
-            web::route()
-                .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Post()))
-                .to(front::userinfo),
-        )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)));
 }
 
-async fn method_not_allowed() -> HttpResponse {
+/// A path whose other methods get 405 with `Allow: allow` (RFC 9110 §15.5.6), not a bare 404.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || method_not_allowed(allow)))
+}
+
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut response = render_error(&ExchangeError::MethodNotAllowed);
     response.headers_mut().insert(
         actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_static("POST"),
+        actix_web::http::header::HeaderValue::from_static(allow),
     );
     response
 }

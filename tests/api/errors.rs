@@ -413,3 +413,31 @@ async fn other_methods_and_media_types_are_refused_cleanly() {
     assert_eq!(get.error(), "invalid_request");
     text.assert_refused(400, "invalid_request");
 }
+
+#[tokio::test]
+async fn every_endpoint_names_its_methods_when_called_with_another() {
+    let app = spawn_app().await;
+    let cases = [
+        (reqwest::Method::POST, "/.well-known/jwks.json", "GET"),
+        (
+            reqwest::Method::DELETE,
+            "/.well-known/encryption-keys.json",
+            "GET",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/.well-known/openid-configuration",
+            "GET",
+        ),
+        (reqwest::Method::POST, "/encryption-key.pem", "GET"),
+        (reqwest::Method::POST, "/healthz", "GET"),
+        (reqwest::Method::PATCH, "/front/app/token", "POST"),
+        (reqwest::Method::DELETE, "/front/app/userinfo", "GET, POST"),
+    ];
+    for (method, path, allow) in cases {
+        let answer = send(app.http.request(method.clone(), app.url(path))).await;
+        assert_eq!(answer.status, 405, "{method} {path}");
+        assert_eq!(answer.headers["allow"], allow, "{method} {path}");
+        assert_eq!(answer.error(), "invalid_request", "{method} {path}");
+    }
+}

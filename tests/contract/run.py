@@ -441,25 +441,35 @@ def record_failure(contract: Contract, operation: str, status: int, why: str, fa
 
 
 def check_other_methods(contract: Contract, base: str, session: requests.Session) -> None:
-    """The spec's description: any other method on /exchange is 405, `Allow: POST`, the RFC error body."""
-    for method in ("GET", "PUT", "DELETE"):
-        response = session.request(method, f"{base}/exchange", timeout=REQUEST_TIMEOUT)
-        contract.counts["targeted requests"] += 1
-        problems = []
-        if response.status_code != 405:
-            problems.append(f"status {response.status_code}")
-        if response.headers.get("allow") != "POST":
-            problems.append(f"Allow {response.headers.get('allow')!r}")
-        if response.headers.get("cache-control") != "no-store":
-            problems.append(f"Cache-Control {response.headers.get('cache-control')!r}")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if body != {"error": "invalid_request", "error_description": "use POST"}:
-            problems.append(f"body {response.text[:200]!r}")
-        if problems:
-            contract.fail(f"{method} /exchange", response.status_code, "405 for other methods", ", ".join(problems))
+    """The spec's description: a method a path doesn't document is 405, `Allow` naming the ones it
+    does, and the RFC error body."""
+    expected_body = {
+        "error": "invalid_request",
+        "error_description": "the method is not allowed here: see the Allow header",
+    }
+    for template, operations in contract.raw["paths"].items():
+        documented = [m.upper() for m in ("get", "post") if m in operations]
+        path = template.replace("{client}", "app")
+        for method in ("PUT", "DELETE", "PATCH", "GET", "POST"):
+            if method in documented:
+                continue
+            response = session.request(method, f"{base}{path}", timeout=REQUEST_TIMEOUT)
+            contract.counts["targeted requests"] += 1
+            problems = []
+            if response.status_code != 405:
+                problems.append(f"status {response.status_code}")
+            if response.headers.get("allow") != ", ".join(documented):
+                problems.append(f"Allow {response.headers.get('allow')!r}")
+            if response.headers.get("cache-control") != "no-store":
+                problems.append(f"Cache-Control {response.headers.get('cache-control')!r}")
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if body != expected_body:
+                problems.append(f"body {response.text[:200]!r}")
+            if problems:
+                contract.fail(f"{method} {template}", response.status_code, "405 for other methods", ", ".join(problems))
 
 
 # --- 3. the report -------------------------------------------------------------------------
