@@ -39,6 +39,8 @@ struct Canned {
     status: u16,
     content_type: String,
     body: String,
+    /// `WWW-Authenticate`, as a resource server sends with a 401 (RFC 6750 §3).
+    challenge: Option<String>,
 }
 
 impl Canned {
@@ -47,9 +49,22 @@ impl Canned {
             status,
             content_type: "application/json".into(),
             body: body.to_string(),
+            challenge: None,
+        }
+    }
+
+    fn userinfo(status: u16, content_type: &str, body: &str) -> Canned {
+        Canned {
+            status,
+            content_type: content_type.to_owned(),
+            body: body.to_owned(),
+            challenge: (status == 401).then(|| USERINFO_CHALLENGE.to_owned()),
         }
     }
 }
+
+/// What the demo IdP's userinfo endpoint says with a 401.
+pub const USERINFO_CHALLENGE: &str = r#"Bearer realm="demo-idp", error="invalid_token""#;
 
 /// A running demo IdP. Stops when dropped.
 pub struct DemoIdp {
@@ -77,7 +92,11 @@ impl DemoIdp {
             discovery_requests: AtomicUsize::new(0),
             minters: RwLock::new(HashMap::new()),
             token_answer: RwLock::new(Canned::json(400, &json!({"error": "invalid_grant"}))),
-            userinfo_answer: RwLock::new(Canned::json(401, &json!({"error": "invalid_token"}))),
+            userinfo_answer: RwLock::new(Canned::userinfo(
+                401,
+                "application/json",
+                r#"{"error":"invalid_token"}"#,
+            )),
             last_token_request: RwLock::new(None),
         });
         let data = web::Data::from(state.clone());
@@ -164,11 +183,7 @@ impl DemoIdp {
     /// What the userinfo endpoint answers from now on.
     pub fn answer_userinfo(&self, status: u16, content_type: &str, body: &str) {
         if let Ok(mut slot) = self.state.userinfo_answer.write() {
-            *slot = Canned {
-                status,
-                content_type: content_type.to_owned(),
-                body: body.to_owned(),
-            };
+            *slot = Canned::userinfo(status, content_type, body);
         }
     }
 
@@ -299,9 +314,11 @@ fn canned(answer: &RwLock<Canned>) -> HttpResponse {
         .unwrap_or_else(|_| Canned::json(500, &Value::Null));
     let status = actix_web::http::StatusCode::from_u16(canned.status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .content_type(canned.content_type)
-        .body(canned.body)
+    let mut response = HttpResponse::build(status);
+    if let Some(challenge) = canned.challenge {
+        response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+    }
+    response.content_type(canned.content_type).body(canned.body)
 }
 
 async fn token(

@@ -13,6 +13,8 @@ use crate::upstream::fetch::{outbound_client, read_capped_body, transport_error}
 pub struct Forwarded {
     pub status: u16,
     pub content_type: Option<String>,
+    /// The IdP's challenge on a 401 (RFC 6750 §3, RFC 6749 §5.2), for the relying party.
+    pub www_authenticate: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -61,15 +63,20 @@ impl Forwarder {
             .await
             .map_err(|err| transport_error(&shown, &err))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type");
+        let www_authenticate = header("www-authenticate");
         let body = read_capped_body(response, outgoing.max_bytes, &shown).await?;
         Ok(Forwarded {
             status,
             content_type,
+            www_authenticate,
             body,
         })
     }

@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub struct FrontAnswer {
     pub status: u16,
     pub content_type: String,
+    /// The IdP's `WWW-Authenticate` on a refusal passed on; the relying party may act on it.
+    pub www_authenticate: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -32,17 +34,19 @@ impl FrontAnswer {
         FrontAnswer {
             status,
             content_type: "application/json".into(),
+            www_authenticate: None,
             body: body.to_string().into_bytes(),
         }
     }
 
-    /// The IdP's answer, unchanged in status and body.
+    /// The IdP's answer, unchanged in status, body and challenge.
     pub fn passed_on(forwarded: Forwarded) -> FrontAnswer {
         FrontAnswer {
             status: forwarded.status,
             content_type: forwarded
                 .content_type
                 .unwrap_or_else(|| "application/json".into()),
+            www_authenticate: forwarded.www_authenticate,
             body: forwarded.body,
         }
     }
@@ -89,15 +93,7 @@ pub async fn token(
     // The IdP's refusals (invalid_grant, invalid_client, …) reach the relying party unchanged.
     let tokens = match serde_json::from_slice::<Value>(&forwarded.body) {
         Ok(Value::Object(tokens)) if forwarded.status == 200 => tokens,
-        _ => {
-            return FrontAnswer {
-                status: forwarded.status,
-                content_type: forwarded
-                    .content_type
-                    .unwrap_or_else(|| "application/json".into()),
-                body: forwarded.body,
-            };
-        }
+        _ => return FrontAnswer::passed_on(forwarded),
     };
     match normalised(state, front, tokens).await {
         Ok(tokens) => FrontAnswer::json(200, &Value::Object(tokens)),

@@ -99,6 +99,7 @@ async fn answer(
         Ok(jwt) => FrontAnswer {
             status: 200,
             content_type: "application/jwt".into(),
+            www_authenticate: None,
             body: jwt.into_bytes(),
         },
         Err(err) => {

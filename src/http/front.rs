@@ -34,11 +34,14 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
 fn render(answer: FrontAnswer) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(answer.status)
         .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
-    HttpResponse::build(status)
+    let mut response = HttpResponse::build(status);
+    response
         .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((PRAGMA, "no-cache"))
-        .content_type(answer.content_type)
-        .body(answer.body)
+        .insert_header((PRAGMA, "no-cache"));
+    if let Some(challenge) = answer.www_authenticate {
+        response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+    }
+    response.content_type(answer.content_type).body(answer.body)
 }
 
 pub async fn discovery(state: web::Data<AppState>, client: web::Path<String>) -> HttpResponse {

@@ -311,6 +311,11 @@ async fn userinfo_is_forwarded_with_the_bearer_token_and_a_signed_or_encrypted_a
         "the client's claim rules apply to userinfo too"
     );
     assert_eq!(unauthorised.status, 401);
+    assert_eq!(
+        unauthorised.headers["www-authenticate"],
+        tokenbridge::demo::idp::USERINFO_CHALLENGE,
+        "the IdP's challenge reaches the relying party"
+    );
     assert_eq!(posted.status, 200, "POST is forwarded too: {}", posted.body);
     assert_eq!(posted.body["sub"], "user-1");
 }
