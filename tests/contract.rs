@@ -11,38 +11,23 @@
 #[allow(dead_code)]
 mod helpers;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokenbridge::app::App;
-use tokenbridge::clock::SystemClock;
 use tokenbridge::demo::idp::DemoIdp;
 use tokenbridge::demo::mint::{IdpKey, encrypt_like_authentik};
 use tokenbridge::jose::alg::JwsAlg;
-use tokenbridge::oauth::SecretDigest;
 
-use helpers::{fixture_keys, idp_key, now, secret_of};
+use helpers::{Service, digest, fixture_keys, idp_key, now, secret_of, venv_tool};
 
 /// The whole schemathesis run may take this long before the test gives up on it.
 const RUNNER_DEADLINE: Duration = Duration::from_secs(100);
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A tool from the project's Python environment, which tests/setup.sh makes.
-fn venv_tool(name: &str) -> PathBuf {
-    let path = manifest_dir().join(".venv/bin").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run tests/setup.sh to install the pinned Python test tools (openapi-spec-validator, schemathesis)",
-        path.display()
-    );
-    path
 }
 
 fn spec_path() -> PathBuf {
@@ -61,52 +46,6 @@ fn the_openapi_document_passes_openapi_spec_validator() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// A tokenbridge on an ephemeral loopback port. The api tests' `spawn_app_with` is not used:
-/// it also truncates the api run's log capture, which tests/log_audit.rs reads after this binary.
-struct Service {
-    base: String,
-    handle: actix_web::dev::ServerHandle,
-    _dir: TempDir,
-}
-
-impl Service {
-    /// Starts with `sections` (limits, keys, upstreams, clients, fronts) after the issuer.
-    async fn start(sections: &str) -> Service {
-        let dir = TempDir::new().unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let config = format!(
-            "issuer = \"{base}\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n{}",
-            sections.replace("{dir}", &dir.path().display().to_string())
-        );
-        let config =
-            tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
-        let app = App::build_on(config, SystemClock::shared(), listener)
-            .await
-            .unwrap();
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        Service {
-            base,
-            handle,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { handle.stop(false).await });
-        }
-    }
-}
-
-fn digest(client: &str) -> String {
-    SecretDigest::of(secret_of(client).as_bytes()).to_hex()
 }
 
 /// `[keys]` with the fixture keys; `rsa_decryption` false leaves only the EC decryption key, so

@@ -1,5 +1,6 @@
-//! Runs after the `api` test binary (cargo runs integration tests in name order) and reads every
-//! log line that whole run wrote, at `trace`: no token, no private key, no client secret.
+//! Runs after the `api` and `contract` test binaries (cargo runs integration tests in name order)
+//! and reads every log line those whole runs wrote, at `trace`: no token, no private key, no client
+//! secret, whatever the tests and schemathesis' fuzzing sent.
 // A test aborts on a broken fixture; that is what unwrap/panic mean here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,16 +8,27 @@ use std::path::PathBuf;
 
 #[test]
 fn the_whole_api_test_run_logged_no_token_no_key_and_no_secret() {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-test-logs.txt");
+    audit("api", 1000);
+}
+
+#[test]
+fn the_whole_contract_test_run_logged_no_token_no_key_and_no_secret() {
+    audit("contract", 500);
+}
+
+/// Reads what the test binary `binary` logged (helpers::log_file) and fails on the first line
+/// that holds a token, key material or a secret.
+fn audit(binary: &str, at_least_lines: usize) {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{binary}-test-logs.txt"));
     let logs = std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
-            "{} is missing: run the api tests first (cargo test runs them before this one)",
+            "{} is missing: run the {binary} tests first (cargo test runs them before this one)",
             path.display()
         )
     });
     assert!(
-        logs.lines().count() > 1000,
-        "the api run's logs were captured ({} lines)",
+        logs.lines().count() > at_least_lines,
+        "the {binary} run's logs were captured ({} lines)",
         logs.lines().count()
     );
 

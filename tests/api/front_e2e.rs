@@ -3,11 +3,7 @@
 //! party, a headless login through the IdP's login and consent pages, all on loopback. Needs
 //! `tests/setup.sh` (the README's test command runs it).
 
-use std::net::TcpListener;
-
 use serde_json::{Value, json};
-use tokenbridge::app::App;
-use tokenbridge::clock::SystemClock;
 use tokenbridge::demo::legacy::{self, Expectations};
 
 use crate::helpers::*;
@@ -35,52 +31,8 @@ async fn both_seed_failures_are_reproduced_at_the_idp_and_fixed_by_the_front() {
     // starts later: the upstream's keys are fetched on first use.
     let idp_port = free_port();
     let idp_issuer = format!("http://127.0.0.1:{idp_port}");
-    let keys_dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let digest = tokenbridge::oauth::SecretDigest::of(b"unused-by-fronts-0123456789").to_hex();
-    let config = format!(
-        r#"
-issuer = "{base}"
-listen = "127.0.0.1:0"
-
-[keys]
-dir = "{keys}"
-
-[[upstream]]
-name = "op"
-issuer = "{idp_issuer}"
-danger_allow_http = true
-
-[[client]]
-id = "mirotalk"
-secret = {{ sha256 = "{digest}" }}
-upstreams = ["op"]
-audiences = ["mirotalk"]
-
-[[client]]
-id = "bookstack"
-secret = {{ sha256 = "{digest}" }}
-upstreams = ["op"]
-audiences = ["bookstack"]
-
-[[front]]
-client = "mirotalk"
-upstream = "op"
-
-[[front]]
-client = "bookstack"
-upstream = "op"
-"#,
-        keys = keys_dir.path().display(),
-    );
-    let config =
-        tokenbridge::config::parse(&config, keys_dir.path()).unwrap_or_else(|err| panic!("{err}"));
-    let app = App::build_on(config, SystemClock::shared(), listener)
-        .await
-        .unwrap();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let service = Service::beside(&idp_issuer, &["mirotalk", "bookstack"], true).await;
+    let base = service.base.clone();
 
     // The relying parties: each app once straight at the IdP, once at its front.
     let mirotalk_direct = rp(&idp_issuer, "mirotalk");
@@ -199,6 +151,4 @@ upstream = "op"
         },
     );
     assert!(accepted.is_ok(), "{accepted:?}");
-
-    handle.stop(false).await;
 }

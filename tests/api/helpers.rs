@@ -208,16 +208,79 @@ pub fn only_the_demo_idp(upstream_extra: &str) -> Options {
     }
 }
 
-fn digest(client: &str) -> String {
+/// The SHA-256 of `client`'s test secret, as its config entry holds it.
+pub fn digest(client: &str) -> String {
     SecretDigest::of(secret_of(client).as_bytes()).to_hex()
+}
+
+/// A tokenbridge on an ephemeral loopback port, stopped when dropped.
+pub struct Service {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+    _dir: TempDir,
+}
+
+impl Service {
+    /// Starts with `sections` (limits, keys, upstreams, clients, fronts) after `issuer` and
+    /// `listen`; `{dir}` in them names a fresh temporary directory.
+    pub async fn start(sections: &str) -> Service {
+        capture_logs();
+        let dir = TempDir::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let config = format!(
+            "issuer = \"{base}\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n{}",
+            sections.replace("{dir}", &dir.path().display().to_string())
+        );
+        let config =
+            tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
+        let app = App::build_on(config, SystemClock::shared(), listener)
+            .await
+            .unwrap();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Service {
+            base,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    /// Starts beside an IdP at `idp_issuer` (upstream "op", fetched on first use), with one
+    /// client per name (audience: its own name) and, if asked, a front for each.
+    pub async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
+        let mut sections = format!(
+            "[keys]\ndir = \"{{dir}}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"{idp_issuer}\"\ndanger_allow_http = true\n\n"
+        );
+        for client in clients {
+            sections.push_str(&format!(
+                "[[client]]\nid = \"{client}\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"op\"]\naudiences = [\"{client}\"]\n\n",
+                digest(client)
+            ));
+            if with_fronts {
+                sections.push_str(&format!(
+                    "[[front]]\nclient = \"{client}\"\nupstream = \"op\"\n\n"
+                ));
+            }
+        }
+        Service::start(&sections).await
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { handle.stop(false).await });
+        }
+    }
 }
 
 pub struct TestApp {
     pub base: String,
     pub idp: DemoIdp,
     pub http: reqwest::Client,
-    handle: actix_web::dev::ServerHandle,
-    _dir: TempDir,
+    _service: Service,
 }
 
 pub struct Options {
@@ -246,15 +309,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    capture_logs();
     let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
     let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
     idp.set_failing(options.is_idp_down_at_start);
 
-    let dir = TempDir::new().unwrap();
     let fixtures = fixture_keys();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let signing: String = JwsAlg::SIGNING
         .iter()
         .map(|alg| {
@@ -271,7 +330,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         format!(
             r#"
 [keys]
-dir = "{dir}"
+dir = "{{dir}}"
 decryption_algs = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"]
 
 {signing}
@@ -281,45 +340,21 @@ file = "{rsa}"
 [[keys.decryption]]
 file = "{ec}"
 "#,
-            dir = dir.path().display(),
             rsa = fixtures.join("decryption-rsa.pem").display(),
             ec = fixtures.join("decryption-ec.pem").display(),
         )
     });
-    let config = format!(
-        r#"
-issuer = "{base}"
-listen = "127.0.0.1:0"
-workers = 2
-{limits}
-{keys}
-{policy}
-"#,
+    let service = Service::start(&format!(
+        "{limits}\n{keys}\n{policy}\n",
         limits = options.limits,
         policy = options.policy.replace("{idp}", idp.issuer()),
-    );
-    let config =
-        tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
-    let app = App::build_on(config, SystemClock::shared(), listener)
-        .await
-        .unwrap();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    ))
+    .await;
     TestApp {
-        base,
+        base: service.base.clone(),
         idp,
         http: reqwest::Client::builder().build().unwrap(),
-        handle,
-        _dir: dir,
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { handle.stop(false).await });
-        }
+        _service: service,
     }
 }
 
@@ -514,12 +549,20 @@ fn installed_npm_dir(relative: &str) -> PathBuf {
 
 /// The Python that has the pinned PyPI packages (jwcrypto, PyJWT, …) installed.
 pub fn venv_python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    venv_tool("python")
+}
+
+/// A program of the pinned Python test tools in .venv (schemathesis, hadolint, …).
+pub fn venv_tool(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(name);
     assert!(
-        python.is_file(),
-        ".venv/bin/python is missing: run `tests/setup.sh` first (the README's test command does)"
+        path.is_file(),
+        "{} is missing: run `tests/setup.sh` first (the README's test command does)",
+        path.display()
     );
-    python
+    path
 }
 
 /// Runs a tests/e2e script to its end with `args`, off the async threads; returns the one JSON
@@ -631,8 +674,11 @@ struct Capture;
 
 /// Every log line of the run also goes here, for tests/log_audit.rs, which cargo runs after
 /// this binary and which reads the whole run's logs.
+/// This test binary's log file: `api-test-logs.txt` for the api tests, which tests/log_audit.rs
+/// reads; other binaries that share these helpers write their own.
 pub fn log_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-test-logs.txt")
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}-test-logs.txt", env!("CARGO_CRATE_NAME")))
 }
 
 static LOG_FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();

@@ -60,7 +60,7 @@ fn interop_policy() -> Options {
         .map(|(client, alg)| {
             format!(
                 "[[client]]\nid = \"{client}\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\nsigning_alg = \"{alg}\"\nrate_limit = {{ per_second = 1000, burst = 1000 }}\n\n",
-                tokenbridge::oauth::SecretDigest::of(secret_of(client).as_bytes()).to_hex()
+                digest(client)
             )
         })
         .collect();

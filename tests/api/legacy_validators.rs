@@ -4,12 +4,9 @@
 //! sets it up, and PyJWT with `PyJWKClient`; then the same tokens are exchanged at `/exchange`
 //! and the issued ones go to the same validators. Needs `tests/setup.sh`.
 
-use std::net::TcpListener;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use tokenbridge::app::App;
-use tokenbridge::clock::SystemClock;
 
 use crate::helpers::*;
 
@@ -63,47 +60,8 @@ async fn a_real_ops_tokens_fail_the_legacy_validators_and_pass_once_exchanged() 
     // tokenbridge first, so the IdP can fetch its encryption keys by URL as Keycloak does.
     let idp_port = free_port();
     let idp_issuer = format!("http://127.0.0.1:{idp_port}");
-    let keys_dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let digest =
-        |client: &str| tokenbridge::oauth::SecretDigest::of(secret_of(client).as_bytes()).to_hex();
-    let config = format!(
-        r#"
-issuer = "{base}"
-listen = "127.0.0.1:0"
-
-[keys]
-dir = "{keys}"
-
-[[upstream]]
-name = "op"
-issuer = "{idp_issuer}"
-danger_allow_http = true
-
-[[client]]
-id = "mirotalk"
-secret = {{ sha256 = "{mirotalk}" }}
-upstreams = ["op"]
-audiences = ["mirotalk"]
-
-[[client]]
-id = "bookstack"
-secret = {{ sha256 = "{bookstack}" }}
-upstreams = ["op"]
-audiences = ["bookstack"]
-"#,
-        keys = keys_dir.path().display(),
-        mirotalk = digest("mirotalk"),
-        bookstack = digest("bookstack"),
-    );
-    let config =
-        tokenbridge::config::parse(&config, keys_dir.path()).unwrap_or_else(|err| panic!("{err}"));
-    let app = App::build_on(config, SystemClock::shared(), listener)
-        .await
-        .unwrap();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let service = Service::beside(&idp_issuer, &["mirotalk", "bookstack"], false).await;
+    let base = service.base.clone();
 
     // The IdP: mirotalk's ID tokens encrypted (RSA-OAEP-256) to the key oidc-provider fetches
     // from tokenbridge's /.well-known/encryption-keys.json (Authentik's case); bookstack's
@@ -221,8 +179,6 @@ audiences = ["bookstack"]
         );
         assert_eq!(v["aud"], "bookstack", "one audience, a string: {v}");
     }
-
-    handle.stop(false).await;
 }
 
 /// `/exchange` as `client` (client_secret_basic), the subject token an ID token.
