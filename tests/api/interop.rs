@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// An independent JOSE implementation in tests/interop, driven with JSON on stdin.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Jose {
     NpmJose,
     Jwcrypto,
@@ -72,6 +72,8 @@ fn interop_policy() -> Options {
     }
 }
 
+// It reports (`--nocapture` shows it) who made, who checked, and how many passed.
+#[allow(clippy::print_stdout)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_made_by_jose_and_jwcrypto_are_exchanged_and_the_issued_tokens_verify_with_both() {
     let app = spawn_app_with(interop_policy()).await;
@@ -163,6 +165,18 @@ async fn tokens_made_by_jose_and_jwcrypto_are_exchanged_and_the_issued_tokens_ve
                 result["sub"].as_str().unwrap().starts_with(expected_sub),
                 "the issued token carries the subject {} put in: {result}",
                 maker.name()
+            );
+        }
+        for maker in Jose::BOTH {
+            let made = made_by.values().filter(|(m, _)| *m == maker).count();
+            let accepted = results
+                .iter()
+                .filter(|r| made_by[r["case"].as_str().unwrap()].0 == maker && r["ok"] == true)
+                .count();
+            println!(
+                "made by {}, exchanged by tokenbridge, checked by {}: {accepted} of {made} accepted",
+                maker.name(),
+                checker.name(),
             );
         }
     }
