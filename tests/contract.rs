@@ -21,7 +21,9 @@ use tokenbridge::demo::idp::DemoIdp;
 use tokenbridge::demo::mint::{IdpKey, encrypt_like_authentik};
 use tokenbridge::jose::alg::JwsAlg;
 
-use helpers::{Service, digest, fixture_keys, idp_key, now, secret_of, venv_tool};
+use helpers::{
+    Service, digest, fixture_keys, fixture_signing_keys, idp_key, now, secret_of, venv_tool,
+};
 
 /// The whole schemathesis run may take this long before the test gives up on it.
 const RUNNER_DEADLINE: Duration = Duration::from_secs(100);
@@ -52,16 +54,7 @@ fn the_openapi_document_passes_openapi_spec_validator() {
 /// there is no encryption certificate.
 fn keys_section(rsa_decryption: bool) -> String {
     let fixtures = fixture_keys();
-    let mut keys = String::from("[keys]\ndir = \"{dir}\"\n\n");
-    for alg in JwsAlg::SIGNING {
-        keys.push_str(&format!(
-            "[[keys.signing]]\nfile = \"{}\"\nalg = \"{}\"\n\n",
-            fixtures
-                .join(format!("signing-{}.pem", alg.name()))
-                .display(),
-            alg.name()
-        ));
-    }
+    let mut keys = format!("[keys]\ndir = \"{{dir}}\"\n\n{}", fixture_signing_keys());
     if rsa_decryption {
         keys.push_str(&format!(
             "[[keys.decryption]]\nfile = \"{}\"\n\n",
@@ -77,12 +70,13 @@ fn keys_section(rsa_decryption: bool) -> String {
 
 /// Limits shared by both services: failed authentications are not limited (the fuzzer sends
 /// hundreds of wrong credentials from one address), and bodies are small so 413 is cheap.
-const LIMITS: &str = r#"
-[limits]
-max_body_bytes = 16384
-max_token_bytes = 8192
-failed_auth = { per_second = 1000, burst = 100000 }
-"#;
+fn limits() -> String {
+    format!(
+        "[limits]\nmax_body_bytes = {MAX_BODY_BYTES}\nmax_token_bytes = 8192\nfailed_auth = {{ per_second = 1000, burst = 100000 }}\n"
+    )
+}
+
+const MAX_BODY_BYTES: usize = 16384;
 
 fn client(id: &str, upstreams: &str, audiences: &str, extra: &str) -> String {
     format!(
@@ -97,10 +91,11 @@ fn client(id: &str, upstreams: &str, audiences: &str, extra: &str) -> String {
 fn healthy_config(idp: &DemoIdp) -> String {
     let unlimited = "rate_limit = { per_second = 10000, burst = 10000 }";
     format!(
-        "{LIMITS}\n{keys}\n[[upstream]]\nname = \"idp\"\nissuer = \"{issuer}\"\ndanger_allow_http = true\n\n{app}{limited}{strict}{signed}\
+        "{limits}\n{keys}\n[[upstream]]\nname = \"idp\"\nissuer = \"{issuer}\"\ndanger_allow_http = true\n\n{app}{limited}{strict}{signed}\
          [[front]]\nclient = \"app\"\nupstream = \"idp\"\n\n\
          [[front]]\nclient = \"strict\"\nupstream = \"idp\"\n\n\
          [[front]]\nclient = \"signed\"\nupstream = \"idp\"\nuserinfo = \"jwt\"\n",
+        limits = limits(),
         keys = keys_section(true),
         issuer = idp.issuer(),
         app = client("app", "\"idp\"", "\"app\"", unlimited),
@@ -126,10 +121,11 @@ fn healthy_config(idp: &DemoIdp) -> String {
 /// answers but refuses every grant and bearer token, and no RSA decryption key.
 fn degraded_config(down: &DemoIdp, refusing: &DemoIdp) -> String {
     format!(
-        "{LIMITS}\n{keys}\n[[upstream]]\nname = \"down\"\nissuer = \"{down}\"\ndanger_allow_http = true\n\n\
+        "{limits}\n{keys}\n[[upstream]]\nname = \"down\"\nissuer = \"{down}\"\ndanger_allow_http = true\n\n\
          [[upstream]]\nname = \"refusing\"\nissuer = \"{refusing}\"\ndanger_allow_http = true\n\n{app}{refused}\
          [[front]]\nclient = \"app\"\nupstream = \"down\"\n\n\
          [[front]]\nclient = \"refused\"\nupstream = \"refusing\"\n",
+        limits = limits(),
         keys = keys_section(false),
         down = down.issuer(),
         refusing = refusing.issuer(),
@@ -233,22 +229,7 @@ async fn the_service_keeps_its_openapi_contract() {
         "application/json",
         &json!({"sub": "user-1", "email": "ada@example.com"}).to_string(),
     );
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let encryption_keys: Value = http
-        .get(format!("{}/.well-known/encryption-keys.json", healthy.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rsa_key = encryption_keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|key| key["kty"] == "RSA")
-        .unwrap();
-    let encrypted = encrypt_like_authentik(&valid, rsa_key).unwrap();
+    let encrypted = encrypt_like_authentik(&valid, &healthy.encryption_key("RSA").await).unwrap();
 
     let down = demo_idp();
     down.set_failing(true);
@@ -268,7 +249,7 @@ async fn the_service_keeps_its_openapi_contract() {
             "degraded": degraded.base,
             "client": secrets("app"),
             "limited_client": secrets("limited"),
-            "max_body_bytes": 16384,
+            "max_body_bytes": MAX_BODY_BYTES,
             "tokens": {
                 "valid": valid,
                 "encrypted": encrypted,

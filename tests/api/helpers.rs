@@ -1,10 +1,12 @@
 //! The harness: a real tokenbridge on an ephemeral loopback port, a demo IdP on another, fixture
 //! keys made once per run, and a log capture shared by the whole test binary.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
@@ -93,13 +95,35 @@ pub fn fixture_keys() -> &'static Path {
     })
 }
 
-/// The upstream and client sections every test app has, unless a test gives its own.
-pub fn default_policy() -> String {
-    let all_algs = JwsAlg::ALL
+/// `[[keys.signing]]` entries for the fixture key of every signing algorithm tokenbridge offers.
+pub fn fixture_signing_keys() -> String {
+    let fixtures = fixture_keys();
+    JwsAlg::SIGNING
+        .iter()
+        .map(|alg| {
+            format!(
+                "[[keys.signing]]\nfile = \"{}\"\nalg = \"{}\"\n\n",
+                fixtures
+                    .join(format!("signing-{}.pem", alg.name()))
+                    .display(),
+                alg.name()
+            )
+        })
+        .collect()
+}
+
+/// Every JWS algorithm an upstream may be allowed, as a TOML array's items.
+pub fn every_jws_alg() -> String {
+    JwsAlg::ALL
         .iter()
         .map(|alg| format!("{:?}", alg.name()))
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// The upstream and client sections every test app has, unless a test gives its own.
+pub fn default_policy() -> String {
+    let all_algs = every_jws_alg();
     format!(
         r#"
 [[upstream]]
@@ -216,6 +240,7 @@ pub fn digest(client: &str) -> String {
 /// A tokenbridge on an ephemeral loopback port, stopped when dropped.
 pub struct Service {
     pub base: String,
+    pub http: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
     _dir: TempDir,
 }
@@ -241,186 +266,14 @@ impl Service {
         tokio::spawn(app.run_until_stopped());
         Service {
             base,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
             handle,
             _dir: dir,
         }
     }
 
-    /// Starts beside an IdP at `idp_issuer` (upstream "op", fetched on first use), with one
-    /// client per name (audience: its own name) and, if asked, a front for each.
-    pub async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
-        let mut sections = format!(
-            "[keys]\ndir = \"{{dir}}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"{idp_issuer}\"\ndanger_allow_http = true\n\n"
-        );
-        for client in clients {
-            sections.push_str(&format!(
-                "[[client]]\nid = \"{client}\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"op\"]\naudiences = [\"{client}\"]\n\n",
-                digest(client)
-            ));
-            if with_fronts {
-                sections.push_str(&format!(
-                    "[[front]]\nclient = \"{client}\"\nupstream = \"op\"\n\n"
-                ));
-            }
-        }
-        Service::start(&sections).await
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { handle.stop(false).await });
-        }
-    }
-}
-
-pub struct TestApp {
-    pub base: String,
-    pub idp: DemoIdp,
-    pub http: reqwest::Client,
-    _service: Service,
-}
-
-pub struct Options {
-    /// The policy sections; `{idp}` is replaced by the demo IdP's issuer.
-    pub policy: String,
-    /// Extra top-level TOML (limits) placed before the sections.
-    pub limits: String,
-    pub is_idp_down_at_start: bool,
-    /// Replaces the whole `[keys]` section (fixture keys by default).
-    pub keys: Option<String>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            policy: default_policy(),
-            limits: String::new(),
-            is_idp_down_at_start: false,
-            keys: None,
-        }
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Options::default()).await
-}
-
-pub async fn spawn_app_with(options: Options) -> TestApp {
-    let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
-    let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
-    idp.set_failing(options.is_idp_down_at_start);
-
-    let fixtures = fixture_keys();
-    let signing: String = JwsAlg::SIGNING
-        .iter()
-        .map(|alg| {
-            format!(
-                "[[keys.signing]]\nfile = \"{}\"\nalg = \"{}\"\n\n",
-                fixtures
-                    .join(format!("signing-{}.pem", alg.name()))
-                    .display(),
-                alg.name()
-            )
-        })
-        .collect();
-    let keys = options.keys.unwrap_or_else(|| {
-        format!(
-            r#"
-[keys]
-dir = "{{dir}}"
-decryption_algs = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"]
-
-{signing}
-[[keys.decryption]]
-file = "{rsa}"
-
-[[keys.decryption]]
-file = "{ec}"
-"#,
-            rsa = fixtures.join("decryption-rsa.pem").display(),
-            ec = fixtures.join("decryption-ec.pem").display(),
-        )
-    });
-    let service = Service::start(&format!(
-        "{limits}\n{keys}\n{policy}\n",
-        limits = options.limits,
-        policy = options.policy.replace("{idp}", idp.issuer()),
-    ))
-    .await;
-    TestApp {
-        base: service.base.clone(),
-        idp,
-        http: reqwest::Client::builder().build().unwrap(),
-        _service: service,
-    }
-}
-
-/// What `/exchange` answered.
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn error(&self) -> &str {
-        self.body["error"].as_str().unwrap_or("")
-    }
-
-    pub fn token(&self) -> &str {
-        self.body["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token: {} {}", self.status, self.body))
-    }
-
-    pub fn assert_refused(&self, status: u16, error: &str) {
-        assert_eq!(
-            (self.status, self.error()),
-            (status, error),
-            "body: {}",
-            self.body
-        );
-        assert!(self.body.get("access_token").is_none());
-    }
-}
-
-impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    /// An ID token from the demo IdP: `iss`, `sub`, `aud`, `iat`, `exp` filled in, then `extra`.
-    pub fn id_token(&self, aud: Value, extra: Value) -> String {
-        self.id_token_signed(&idp_key(JwsAlg::RS256), aud, extra)
-    }
-
-    pub fn id_token_signed(&self, key: &IdpKey, aud: Value, extra: Value) -> String {
-        key.sign(&self.claims(aud, extra), &json!({})).unwrap()
-    }
-
-    pub fn claims(&self, aud: Value, extra: Value) -> Value {
-        let now = now();
-        let mut claims = json!({
-            "iss": self.idp.issuer(),
-            "sub": "user-1",
-            "aud": aud,
-            "iat": now,
-            "exp": now + 600,
-            "email": "ada@example.com",
-        });
-        if let (Value::Object(claims), Value::Object(extra)) = (&mut claims, extra) {
-            for (name, value) in extra {
-                if value.is_null() {
-                    claims.remove(&name);
-                } else {
-                    claims.insert(name, value);
-                }
-            }
-        }
-        claims
     }
 
     /// The public JWK of tokenbridge's encryption key of this `kty`.
@@ -472,6 +325,170 @@ impl TestApp {
             .form(&form);
         send(request).await
     }
+
+    /// Starts beside an IdP at `idp_issuer` (upstream "op", fetched on first use), with one
+    /// client per name (audience: its own name) and, if asked, a front for each.
+    pub async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
+        let mut sections = format!(
+            "[keys]\ndir = \"{{dir}}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"{idp_issuer}\"\ndanger_allow_http = true\n\n"
+        );
+        for client in clients {
+            sections.push_str(&format!(
+                "[[client]]\nid = \"{client}\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"op\"]\naudiences = [\"{client}\"]\n\n",
+                digest(client)
+            ));
+            if with_fronts {
+                sections.push_str(&format!(
+                    "[[front]]\nclient = \"{client}\"\nupstream = \"op\"\n\n"
+                ));
+            }
+        }
+        Service::start(&sections).await
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { handle.stop(false).await });
+        }
+    }
+}
+
+/// A service with the demo IdP as its upstream; the service's own helpers are reached through it.
+pub struct TestApp {
+    pub idp: DemoIdp,
+    service: Service,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
+}
+
+pub struct Options {
+    /// The policy sections; `{idp}` is replaced by the demo IdP's issuer.
+    pub policy: String,
+    /// Extra top-level TOML (limits) placed before the sections.
+    pub limits: String,
+    pub is_idp_down_at_start: bool,
+    /// Replaces the whole `[keys]` section (fixture keys by default).
+    pub keys: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            policy: default_policy(),
+            limits: String::new(),
+            is_idp_down_at_start: false,
+            keys: None,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
+    let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
+    idp.set_failing(options.is_idp_down_at_start);
+
+    let fixtures = fixture_keys();
+    let signing = fixture_signing_keys();
+    let keys = options.keys.unwrap_or_else(|| {
+        format!(
+            r#"
+[keys]
+dir = "{{dir}}"
+decryption_algs = ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"]
+
+{signing}
+[[keys.decryption]]
+file = "{rsa}"
+
+[[keys.decryption]]
+file = "{ec}"
+"#,
+            rsa = fixtures.join("decryption-rsa.pem").display(),
+            ec = fixtures.join("decryption-ec.pem").display(),
+        )
+    });
+    let service = Service::start(&format!(
+        "{limits}\n{keys}\n{policy}\n",
+        limits = options.limits,
+        policy = options.policy.replace("{idp}", idp.issuer()),
+    ))
+    .await;
+    TestApp { idp, service }
+}
+
+/// What `/exchange` answered.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    pub fn token(&self) -> &str {
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {} {}", self.status, self.body))
+    }
+
+    pub fn assert_refused(&self, status: u16, error: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "body: {}",
+            self.body
+        );
+        assert!(self.body.get("access_token").is_none());
+    }
+}
+
+impl TestApp {
+    /// An ID token from the demo IdP: `iss`, `sub`, `aud`, `iat`, `exp` filled in, then `extra`.
+    pub fn id_token(&self, aud: Value, extra: Value) -> String {
+        self.id_token_signed(&idp_key(JwsAlg::RS256), aud, extra)
+    }
+
+    pub fn id_token_signed(&self, key: &IdpKey, aud: Value, extra: Value) -> String {
+        key.sign(&self.claims(aud, extra), &json!({})).unwrap()
+    }
+
+    pub fn claims(&self, aud: Value, extra: Value) -> Value {
+        let now = now();
+        let mut claims = json!({
+            "iss": self.idp.issuer(),
+            "sub": "user-1",
+            "aud": aud,
+            "iat": now,
+            "exp": now + 600,
+            "email": "ada@example.com",
+        });
+        if let (Value::Object(claims), Value::Object(extra)) = (&mut claims, extra) {
+            for (name, value) in extra {
+                if value.is_null() {
+                    claims.remove(&name);
+                } else {
+                    claims.insert(name, value);
+                }
+            }
+        }
+        claims
+    }
 }
 
 pub async fn send(request: reqwest::RequestBuilder) -> Answer {
@@ -489,17 +506,23 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
 
 /// The header and claims of a compact JWS, unverified.
 pub fn decode(token: &str) -> (Value, Value) {
+    (json_part(token, 0), json_part(token, 1))
+}
+
+/// The protected header of a compact JWS or JWE.
+pub fn protected_header(token: &str) -> Value {
+    json_part(token, 0)
+}
+
+fn json_part(token: &str, index: usize) -> Value {
     use base64::Engine;
-    let part = |index: usize| -> Value {
-        let text = token.split('.').nth(index).unwrap();
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(text)
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    (part(0), part(1))
+    let text = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// Verifies an issued token against tokenbridge's published JWKS with jsonwebtoken (not our
@@ -568,15 +591,14 @@ pub fn venv_tool(name: &str) -> PathBuf {
 /// Runs a tests/e2e script to its end with `args`, off the async threads; returns the one JSON
 /// line it prints.
 pub async fn run_node(args: Vec<String>) -> Value {
-    let mut command = std::process::Command::new("node");
+    let mut command = Command::new("node");
     command.args(&args).current_dir(e2e_dir());
     run_to_json(command, None).await
 }
 
 /// Runs a program to its end with `input` on its stdin, off the async threads; returns the one
 /// JSON line it prints.
-pub async fn run_to_json(mut command: std::process::Command, input: Option<Value>) -> Value {
-    use std::process::Stdio;
+pub async fn run_to_json(mut command: Command, input: Option<Value>) -> Value {
     let shown = format!("{command:?}");
     let output = tokio::task::spawn_blocking(move || {
         let mut child = command
@@ -609,14 +631,12 @@ pub async fn run_to_json(mut command: std::process::Command, input: Option<Value
 
 /// A node script from tests/e2e that prints one JSON line when ready; killed when dropped.
 pub struct Node {
-    child: std::process::Child,
+    child: Child,
     pub ready: Value,
 }
 
 impl Node {
     pub fn start(script: &str, config: &Value) -> Node {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
         let mut child = Command::new("node")
             .arg(script)
             .arg(config.to_string())
@@ -634,7 +654,7 @@ impl Node {
             }
             for _ in lines {} // keep draining so the child never blocks on a full pipe
         });
-        let line = match line_rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        let line = match line_rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
@@ -672,9 +692,7 @@ static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 struct Capture;
 
-/// Every log line of the run also goes here, for tests/log_audit.rs, which cargo runs after
-/// this binary and which reads the whole run's logs.
-/// This test binary's log file: `api-test-logs.txt` for the api tests, which tests/log_audit.rs
+/// Every log line of the run also goes here. This test binary's log file: `api-test-logs.txt` for the api tests, which tests/log_audit.rs
 /// reads; other binaries that share these helpers write their own.
 pub fn log_file() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -66,7 +66,8 @@ fn interop_policy() -> Options {
         .collect();
     Options {
         policy: format!(
-            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\nalgorithms = [\"RS256\", \"RS384\", \"RS512\", \"PS256\", \"PS384\", \"PS512\", \"ES256\", \"ES384\", \"ES512\", \"EdDSA\"]\n\n{clients}"
+            "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\nalgorithms = [{}]\n\n{clients}",
+            every_jws_alg()
         ),
         ..Options::default()
     }
@@ -167,14 +168,11 @@ async fn tokens_made_by_jose_and_jwcrypto_are_exchanged_and_the_issued_tokens_ve
                 maker.name()
             );
         }
+        // Every result passed the asserts above.
         for maker in Jose::BOTH {
             let made = made_by.values().filter(|(m, _)| *m == maker).count();
-            let accepted = results
-                .iter()
-                .filter(|r| made_by[r["case"].as_str().unwrap()].0 == maker && r["ok"] == true)
-                .count();
             println!(
-                "made by {}, exchanged by tokenbridge, checked by {}: {accepted} of {made} accepted",
+                "made by {}, exchanged by tokenbridge, checked by {}: all {made} accepted",
                 maker.name(),
                 checker.name(),
             );

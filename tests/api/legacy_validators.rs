@@ -13,7 +13,7 @@ use crate::helpers::*;
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 /// Runs every legacy validator, configured for `issuer` and `audience`, over `tokens`; returns
-/// their verdicts keyed "validator: case".
+/// one verdict per validator and token, each naming its `validator` and `case`.
 async fn legacy_verdicts(issuer: &str, audience: &str, tokens: &[Value]) -> Vec<Value> {
     let input = json!({ "issuer": issuer, "audience": audience, "tokens": tokens });
     let mut node = Command::new("node");
@@ -115,7 +115,7 @@ async fn a_real_ops_tokens_fail_the_legacy_validators_and_pass_once_exchanged() 
         "MiroTalk's failure, as its library words it: {refused:?}"
     );
 
-    let answer = app_exchange(&base, "mirotalk", raw_jwe).await;
+    let answer = service.exchange("mirotalk", raw_jwe, &[]).await;
     assert_eq!(
         answer.status, 200,
         "made by oidc-provider (JWE), refused by tokenbridge: {}",
@@ -164,7 +164,7 @@ async fn a_real_ops_tokens_fail_the_legacy_validators_and_pass_once_exchanged() 
         assert_eq!(v["aud"].as_array().map(Vec::len), Some(5), "{v}");
     }
 
-    let answer = app_exchange(&base, "bookstack", raw_five).await;
+    let answer = service.exchange("bookstack", raw_five, &[]).await;
     assert_eq!(
         answer.status, 200,
         "made by oidc-provider (five audiences), refused by tokenbridge: {}",
@@ -179,26 +179,4 @@ async fn a_real_ops_tokens_fail_the_legacy_validators_and_pass_once_exchanged() 
         );
         assert_eq!(v["aud"], "bookstack", "one audience, a string: {v}");
     }
-}
-
-/// `/exchange` as `client` (client_secret_basic), the subject token an ID token.
-async fn app_exchange(base: &str, client: &str, subject_token: &str) -> Answer {
-    let request = reqwest::Client::new()
-        .post(format!("{base}/exchange"))
-        .basic_auth(client, Some(secret_of(client)))
-        .form(&[
-            ("grant_type", GRANT),
-            ("subject_token", subject_token),
-            ("subject_token_type", ID_TOKEN),
-        ]);
-    send(request).await
-}
-
-fn protected_header(token: &str) -> Value {
-    use base64::Engine;
-    let header = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }

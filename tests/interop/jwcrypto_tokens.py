@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 
-from jwcrypto import jwe, jwk, jws, jwt
+from jwcrypto import jwe, jwk, jwt
 from jwcrypto.common import json_encode
 
 JWS_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
