@@ -23,6 +23,17 @@ impl KeyKind {
             KeyKind::Ed25519 => Some("Ed25519"),
         }
     }
+
+    /// Bytes of one affine coordinate (RFC 7518 §6.2.1.2): what `x` and `y` of a JWK or an `epk`
+    /// must decode to, so a short or long point is refused before any curve arithmetic.
+    pub fn coordinate_len(self) -> Option<usize> {
+        match self {
+            KeyKind::Rsa => None,
+            KeyKind::EcP256 | KeyKind::Ed25519 => Some(32),
+            KeyKind::EcP384 => Some(48),
+            KeyKind::EcP521 => Some(66),
+        }
+    }
 }
 
 /// JWS algorithms (RFC 7518 §3, RFC 8037 for EdDSA) accepted on subject tokens.
@@ -183,6 +194,38 @@ impl JweEnc {
             JweEnc::A192CbcHs384 => "A192CBC-HS384",
             JweEnc::A256CbcHs512 => "A256CBC-HS512",
         }
+    }
+
+    // The sizes RFC 7518 fixes for each `enc`.
+
+    /// Content encryption key: the AES key for GCM; MAC key then AES key for CBC-HMAC (§5.2.2.1).
+    pub fn key_len(self) -> usize {
+        match self {
+            JweEnc::A128Gcm => 16,
+            JweEnc::A192Gcm => 24,
+            JweEnc::A256Gcm => 32,
+            JweEnc::A128CbcHs256 => 32,
+            JweEnc::A192CbcHs384 => 48,
+            JweEnc::A256CbcHs512 => 64,
+        }
+    }
+
+    /// §5.3: a 96-bit IV for GCM; §5.2.2.1: one AES block for CBC.
+    pub fn iv_len(self) -> usize {
+        if self.is_gcm() { 12 } else { 16 }
+    }
+
+    /// §5.3: a 128-bit GCM tag; §5.2.3–5.2.5: the HMAC truncated to half the CEK.
+    pub fn tag_len(self) -> usize {
+        if self.is_gcm() {
+            16
+        } else {
+            self.key_len() / 2
+        }
+    }
+
+    pub fn is_gcm(self) -> bool {
+        matches!(self, JweEnc::A128Gcm | JweEnc::A192Gcm | JweEnc::A256Gcm)
     }
 }
 

@@ -1,12 +1,17 @@
-//! JWE decryption (RFC 7516) of nested JWTs with tokenbridge's own keys.
+//! JWE decryption (RFC 7516) of nested JWTs with tokenbridge's own keys: josekit recovers the
+//! content key from inputs whose lengths are checked here first; `content` does the rest.
 
-use josekit::jwe::{self, JweCompression, JweContext, JweDecrypter};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwe::{self, JweContentEncryption, JweDecrypter, JweHeader};
 use openssl::pkey::{PKey, Private};
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::JoseError;
 use super::alg::{JweAlg, JweEnc, KeyKind};
 use super::compact::JoseHeader;
+use super::content::SealedContent;
 use super::keys::{KeyError, public_jwk_members};
 
 /// One of tokenbridge's decryption keys, with a josekit decrypter per allowed key-management
@@ -14,6 +19,8 @@ use super::keys::{KeyError, public_jwk_members};
 pub struct DecryptionKey {
     kid: String,
     kind: KeyKind,
+    /// RSA-OAEP's `encrypted_key` is exactly one modulus long (RFC 8017 §7.1.2).
+    rsa_modulus_bytes: usize,
     decrypters: Vec<(JweAlg, Box<dyn JweDecrypter>)>,
     public_jwk: Value,
 }
@@ -80,9 +87,17 @@ impl DecryptionKey {
             "alg".into(),
             Value::String(published_alg(kind, &decrypters).name().into()),
         );
+        let rsa_modulus_bytes = match kind {
+            KeyKind::Rsa => pkey
+                .rsa()
+                .map_err(|err| KeyError::Generate(err.to_string()))?
+                .size() as usize,
+            _ => 0,
+        };
         Ok(DecryptionKey {
             kid,
             kind,
+            rsa_modulus_bytes,
             decrypters,
             public_jwk: Value::Object(jwk),
         })
@@ -107,6 +122,84 @@ impl DecryptionKey {
             .find(|(candidate, _)| *candidate == alg)
             .map(|(_, decrypter)| decrypter.as_ref())
     }
+
+    /// The content encryption key for `enc`, or `None` when the inputs can't be meant for this
+    /// key (wrong algorithm, wrong `encrypted_key` length, an `epk` on another curve): facts the
+    /// sender already knows from our published keys, so refusing them early leaks nothing.
+    ///
+    /// When the inputs fit but the key doesn't unwrap, the answer is a random key of the right
+    /// length (RFC 7516 §11.5): the tag check then fails exactly as for a tampered ciphertext, so
+    /// neither the error nor the time tells an RSA-OAEP or AES-KW failure from a bad tag.
+    fn recover_cek(
+        &self,
+        alg: JweAlg,
+        enc: JweEnc,
+        encrypted_key: &[u8],
+        header: &JweHeader,
+    ) -> Option<Zeroizing<Vec<u8>>> {
+        let decrypter = self.decrypter(alg)?;
+        let expected_key_len = match alg {
+            JweAlg::RsaOaep | JweAlg::RsaOaep256 => self.rsa_modulus_bytes,
+            // Direct key agreement: RFC 7516 §5.1 step 5, the encrypted key is empty.
+            JweAlg::EcdhEs => 0,
+            // RFC 3394 §2.2.1: AES key wrap adds one 64-bit block to the wrapped key.
+            JweAlg::EcdhEsA128Kw | JweAlg::EcdhEsA192Kw | JweAlg::EcdhEsA256Kw => enc.key_len() + 8,
+        };
+        if encrypted_key.len() != expected_key_len {
+            return None;
+        }
+        if !alg.is_rsa() && !self.is_epk_on_my_curve(header) {
+            return None;
+        }
+        let wrapped = (!encrypted_key.is_empty()).then_some(encrypted_key);
+        let recovered = decrypter
+            .decrypt(wrapped, josekit_enc(enc), header)
+            .ok()
+            .map(|cek| Zeroizing::new(cek.into_owned()))
+            .filter(|cek| cek.len() == enc.key_len());
+        recovered.or_else(|| random_key(enc.key_len()))
+    }
+
+    /// RFC 7518 §4.6.1.1: `epk` is an EC public key on the curve of the recipient's key, its
+    /// coordinates full length (§6.2.1.2), checked before josekit builds a point from them.
+    fn is_epk_on_my_curve(&self, header: &JweHeader) -> bool {
+        let (Some(Value::Object(epk)), Some(curve), Some(coordinate_len)) = (
+            header.claim("epk"),
+            self.kind.curve_name(),
+            self.kind.coordinate_len(),
+        ) else {
+            return false;
+        };
+        let coordinate_fits = |name: &str| {
+            epk.get(name)
+                .and_then(Value::as_str)
+                .and_then(|b64| URL_SAFE_NO_PAD.decode(b64).ok())
+                .is_some_and(|bytes| bytes.len() == coordinate_len)
+        };
+        epk.get("kty").and_then(Value::as_str) == Some("EC")
+            && epk.get("crv").and_then(Value::as_str) == Some(curve)
+            && coordinate_fits("x")
+            && coordinate_fits("y")
+    }
+}
+
+fn random_key(len: usize) -> Option<Zeroizing<Vec<u8>>> {
+    let mut key = Zeroizing::new(vec![0u8; len]);
+    aws_lc_rs::rand::fill(&mut key).ok()?;
+    Some(key)
+}
+
+/// josekit's description of `enc`: ECDH-ES key agreement derives its key length and KDF input
+/// from it (RFC 7518 §4.6.2).
+fn josekit_enc(enc: JweEnc) -> &'static dyn JweContentEncryption {
+    match enc {
+        JweEnc::A128Gcm => &jwe::enc::A128GCM,
+        JweEnc::A192Gcm => &jwe::enc::A192GCM,
+        JweEnc::A256Gcm => &jwe::enc::A256GCM,
+        JweEnc::A128CbcHs256 => &jwe::enc::A128CBC_HS256,
+        JweEnc::A192CbcHs384 => &jwe::enc::A192CBC_HS384,
+        JweEnc::A256CbcHs512 => &jwe::enc::A256CBC_HS512,
+    }
 }
 
 /// The `alg` a JWKS entry advertises: an IdP that encrypts to this key should use it.
@@ -125,8 +218,10 @@ fn published_alg(kind: KeyKind, decrypters: &[(JweAlg, Box<dyn JweDecrypter>)]) 
 
 /// Decrypts a compact JWE whose plaintext must be a compact JWS (a nested JWT, RFC 7519 §5.2).
 ///
-/// Every failure after the header checks is the same `Undecryptable`, whichever key or step
-/// failed, so the caller learns nothing about the keys.
+/// Every length is checked before any cryptography. Every failure after the header checks is the
+/// same `Undecryptable`, whichever key or step failed, so the caller learns nothing about the
+/// keys; and it takes the same path whichever step failed: a key that doesn't unwrap yields a
+/// random content key (RFC 7516 §11.5), which then fails the tag check like any tampering.
 pub fn decrypt_nested(
     token: &str,
     header: &JoseHeader,
@@ -144,24 +239,31 @@ pub fn decrypt_nested(
     }
     // Compression is refused unless enabled: an inflated plaintext is a denial-of-service lever
     // (RFC 8725 §3.6). When enabled, only DEF, and inflation stops at the limit.
-    let context = match (header.zip.as_deref(), max_inflated_bytes) {
+    let inflate_limit = match (header.zip.as_deref(), max_inflated_bytes) {
         (None, _) => None,
-        (Some("DEF"), Some(limit)) => {
-            let mut context = JweContext::new();
-            context.remove_compression("DEF");
-            context.add_compression(Box::new(BoundedDeflate { limit }));
-            Some(context)
-        }
+        (Some("DEF"), Some(limit)) => Some(limit),
         (Some(_), _) => return Err(JoseError::CompressionRefused),
     };
     // RFC 7519 §5.2: a nested JWT says "JWT" in cty; Authentik sends no cty at all.
     if header
         .cty
         .as_deref()
-        .is_some_and(|cty| !cty.eq_ignore_ascii_case("JWT"))
+        .is_some_and(|cty| !is_jwt_media_type(cty))
     {
         return Err(JoseError::Malformed("cty is not JWT"));
     }
+    let parts = CompactJwe::split(token)?;
+    parts
+        .content()
+        .check_lengths(enc)
+        .map_err(|_| JoseError::Undecryptable)?;
+    // The decoded header again, as josekit's key agreement reads `epk`, `apu` and `apv` from it.
+    let agreement_header = if matches!(alg, JweAlg::RsaOaep | JweAlg::RsaOaep256) {
+        JweHeader::new()
+    } else {
+        JweHeader::from_bytes(&parts.protected).map_err(|_| JoseError::Undecryptable)?
+    };
+
     let named = header.key_id().and_then(|kid| {
         keys.iter()
             .find(|key| key.kid() == kid && key.decrypter(alg).is_some())
@@ -171,60 +273,87 @@ pub fn decrypt_nested(
         None => keys.iter().collect(),
     };
     for key in candidates {
-        let Some(decrypter) = key.decrypter(alg) else {
+        let Some(cek) = key.recover_cek(alg, enc, &parts.encrypted_key, &agreement_header) else {
             continue;
         };
-        let decrypted = match &context {
-            Some(context) => {
-                context.deserialize_compact_with_selector(token, |_| Ok(Some(decrypter)))
-            }
-            None => jwe::deserialize_compact_with_selector(token, |_| Ok(Some(decrypter))),
-        };
-        let Ok((plaintext, returned)) = decrypted else {
+        let Ok(plaintext) = parts.content().open(enc, &cek) else {
             continue;
         };
-        if returned.content_encryption() != Some(enc.name()) {
-            return Err(JoseError::Undecryptable);
-        }
+        let plaintext = match inflate_limit {
+            Some(limit) => inflate_bounded(&plaintext, limit)?,
+            None => plaintext,
+        };
         return String::from_utf8(plaintext)
             .map_err(|_| JoseError::Malformed("the JWE plaintext is not a compact JWS"));
     }
     Err(JoseError::Undecryptable)
 }
 
-/// RFC 7516 `zip: DEF` (raw DEFLATE, RFC 1951) that stops at `limit` bytes of output: a small
-/// ciphertext can't make tokenbridge allocate what it claims to inflate to.
-#[derive(Debug, Clone)]
-struct BoundedDeflate {
-    limit: usize,
+/// RFC 7515 §4.1.10: a `cty` without a '/' stands for `application/` followed by it, and media
+/// types compare case-insensitively (RFC 2045 §5.1), so `JWT`, `jwt` and `application/JWT` agree.
+fn is_jwt_media_type(cty: &str) -> bool {
+    cty.eq_ignore_ascii_case("JWT") || cty.eq_ignore_ascii_case("application/jwt")
 }
 
-impl JweCompression for BoundedDeflate {
-    fn name(&self) -> &str {
-        "DEF"
+/// The five parts of a compact JWE (RFC 7516 §7.1), decoded. `parse_compact` has already checked
+/// the size, the alphabet and the number of dots.
+struct CompactJwe<'a> {
+    protected_b64: &'a str,
+    protected: Vec<u8>,
+    encrypted_key: Vec<u8>,
+    iv: Vec<u8>,
+    ciphertext: Vec<u8>,
+    tag: Vec<u8>,
+}
+
+impl<'a> CompactJwe<'a> {
+    fn split(token: &'a str) -> Result<CompactJwe<'a>, JoseError> {
+        let mut parts = token.split('.');
+        let (Some(protected_b64), Some(key), Some(iv), Some(ciphertext), Some(tag), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(JoseError::Malformed("a JWE needs five parts"));
+        };
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| JoseError::Malformed("a part is not base64url"))
+        };
+        Ok(CompactJwe {
+            protected_b64,
+            protected: decode(protected_b64)?,
+            encrypted_key: decode(key)?,
+            iv: decode(iv)?,
+            ciphertext: decode(ciphertext)?,
+            tag: decode(tag)?,
+        })
     }
 
-    fn compress(&self, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
-        let mut encoder =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(&mut encoder, message)?;
-        encoder.finish()
-    }
-
-    fn decompress(&self, message: &[u8]) -> Result<Vec<u8>, std::io::Error> {
-        let decoder = flate2::read::DeflateDecoder::new(message);
-        let mut inflated = Vec::new();
-        let cap = u64::try_from(self.limit)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        std::io::Read::read_to_end(&mut std::io::Read::take(decoder, cap), &mut inflated)?;
-        if inflated.len() > self.limit {
-            return Err(std::io::Error::other("inflates past the limit"));
+    fn content(&self) -> SealedContent<'_> {
+        SealedContent {
+            aad: self.protected_b64.as_bytes(),
+            iv: &self.iv,
+            ciphertext: &self.ciphertext,
+            tag: &self.tag,
         }
-        Ok(inflated)
     }
+}
 
-    fn box_clone(&self) -> Box<dyn JweCompression> {
-        Box::new(self.clone())
+/// RFC 7516 `zip: DEF` (raw DEFLATE, RFC 1951) that stops at `limit` bytes of output: a small
+/// ciphertext can't make tokenbridge allocate what it claims to inflate to.
+fn inflate_bounded(deflated: &[u8], limit: usize) -> Result<Vec<u8>, JoseError> {
+    let decoder = flate2::read::DeflateDecoder::new(deflated);
+    let mut inflated = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    std::io::Read::read_to_end(&mut std::io::Read::take(decoder, cap), &mut inflated)
+        .map_err(|_| JoseError::Undecryptable)?;
+    if inflated.len() > limit {
+        return Err(JoseError::TooLarge);
     }
+    Ok(inflated)
 }

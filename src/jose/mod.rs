@@ -1,9 +1,10 @@
 //! All cryptography, synchronous and free of I/O: algorithm allowlists, compact parsing with size
-//! caps, JWE decryption (josekit), JWS verification (jsonwebtoken on aws-lc-rs), signing, keys.
+//! caps, JWE decryption (josekit for the key, aws-lc-rs for the content), JWS verification (jsonwebtoken on aws-lc-rs), signing, keys.
 
 pub mod alg;
 pub mod cert;
 pub mod compact;
+pub mod content;
 pub mod decrypt;
 pub mod keys;
 pub mod sign;
