@@ -13,6 +13,7 @@ mod front_e2e;
 mod helpers;
 mod interop;
 mod jose_matrix;
+mod jwe_hardening;
 mod keys;
 mod legacy_validators;
 mod logs;
