@@ -158,6 +158,7 @@ pub struct FrontFile {
     pub client: String,
     pub upstream: String,
     pub userinfo: Option<String>,
+    pub userinfo_ttl: Option<String>,
     #[serde(default)]
     pub normalize_access_token: bool,
 }

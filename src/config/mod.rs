@@ -43,6 +43,9 @@ pub struct FrontConfig {
     /// Userinfo answered as a signed JWT (the RP registered `userinfo_signed_response_alg`)
     /// instead of JSON.
     pub is_userinfo_jwt: bool,
+    /// How long a signed userinfo answer is valid (`exp - iat`): never longer than the client's
+    /// `max_ttl`.
+    pub userinfo_ttl: Duration,
     /// Pass a JWE or multi-audience JWT access token through the pipeline too.
     pub is_access_token_normalized: bool,
 }

@@ -1,7 +1,7 @@
 //! `GET|POST {front}/userinfo`: forwarded with the relying party's bearer token; a signed or
 //! encrypted userinfo JWT is decrypted and verified; the claim rules apply as for the ID token
-//! (so `sub` agrees with it); the answer is JSON, or a JWT signed by tokenbridge when the front
-//! is configured for it.
+//! (so `sub` agrees with it); the answer is JSON, or, when the front is configured for it, a
+//! short-lived JWT signed by tokenbridge that no ID-token validator should take for a login.
 
 use std::sync::Arc;
 
@@ -82,6 +82,32 @@ async fn claims_of(
     Ok(claims)
 }
 
+/// The JOSE `typ` of a signed userinfo answer (RFC 8725 §3.11 explicit typing). OIDC Core §5.3.2
+/// names none and nothing is registered; tokenbridge's ID tokens say `JWT`, so a validator that
+/// checks `typ` for an ID token refuses this one. Userinfo clients (openid-client 4, oauth4webapi)
+/// don't read `typ`.
+const USERINFO_TYP: &str = "userinfo+jwt";
+
+/// Claims that speak about a login, not about the user: an ID token's (OIDC Core §2, §3.1.3.6,
+/// §3.3.2.11; `sid` from Front- and Back-Channel Logout). A userinfo answer comes later, for any
+/// bearer of the access token, so it must not look like proof that a login just happened, nor
+/// carry what binds an ID token to one (`nonce`, `at_hash`, `c_hash`) or to a session (`sid`).
+/// RFC 8725 §3.12 asks that kinds of JWT fail each other's validation: with `typ`, leaving these
+/// out is how a userinfo answer fails an ID token's.
+const LOGIN_CLAIMS: [&str; 8] = [
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "auth_time",
+    "sid",
+    "acr",
+    "amr",
+    "azp",
+];
+
+/// The registered claims of the signed answer, set by tokenbridge alone.
+const REGISTERED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "iat", "nbf", "jti"];
+
 async fn answer(
     state: &Arc<AppState>,
     front: &Front,
@@ -90,12 +116,21 @@ async fn answer(
     if !front.config.is_userinfo_jwt {
         return FrontAnswer::json(200, &Value::Object(claims));
     }
+    // After the claim rules ran, so that no rule can put a login claim or a lifetime back.
+    for name in LOGIN_CLAIMS.iter().chain(&REGISTERED_CLAIMS) {
+        claims.remove(*name);
+    }
     // OIDC Core §5.3.2: a signed userinfo response carries iss and aud.
     claims.insert("iss".into(), json!(front.issuer));
     if let Some(audience) = front.client.config.audience.primary() {
         claims.insert("aud".into(), json!(audience));
     }
-    match sign(state, front.client.config.signing_alg, "JWT", claims).await {
+    // Without exp, validators accept a signed answer as a token for that audience forever.
+    let now = state.clock.now();
+    let ttl = i64::try_from(front.config.userinfo_ttl.as_secs()).unwrap_or(i64::MAX);
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now.saturating_add(ttl)));
+    match sign(state, front.client.config.signing_alg, USERINFO_TYP, claims).await {
         Ok(jwt) => FrontAnswer {
             status: 200,
             content_type: "application/jwt".into(),

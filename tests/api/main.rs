@@ -10,6 +10,7 @@ mod errors;
 mod exchange;
 mod front;
 mod front_e2e;
+mod front_userinfo;
 mod helpers;
 mod interop;
 mod jose_matrix;

@@ -159,3 +159,62 @@ fn an_upstream_issuer_with_a_query_and_zero_caps_are_refused() {
         assert!(keys.iter().any(|k| k.ends_with(key)), "{key}: {keys:?}");
     }
 }
+
+fn with_front(lines: &str) -> String {
+    format!("{GOOD}\n[[front]]\nclient = \"bookstack\"\nupstream = \"zitadel\"\n{lines}\n")
+}
+
+fn front_problems(lines: &str) -> Vec<String> {
+    problems_of(&with_front(lines))
+        .into_iter()
+        .filter(|p| p.key.ends_with(".userinfo_ttl"))
+        .map(|p| format!("{}: {}", p.key, p.message))
+        .collect()
+}
+
+#[test]
+fn a_signed_userinfo_lives_a_minute_unless_the_client_may_live_less() {
+    let default = parse_with_env(&with_front("userinfo = \"jwt\""), Path::new("/"), &env).unwrap();
+    let short_client =
+        with_front("userinfo = \"jwt\"").replace("max_ttl = \"5m\"", "max_ttl = \"20s\"");
+    let short = parse_with_env(&short_client, Path::new("/"), &env).unwrap();
+    let set = parse_with_env(
+        &with_front("userinfo = \"jwt\"\nuserinfo_ttl = \"2m\""),
+        Path::new("/"),
+        &env,
+    )
+    .unwrap();
+
+    assert_eq!(default.fronts[0].userinfo_ttl, Duration::from_secs(60));
+    assert_eq!(short.fronts[0].userinfo_ttl, Duration::from_secs(20));
+    assert_eq!(set.fronts[0].userinfo_ttl, Duration::from_secs(120));
+}
+
+#[test]
+fn a_userinfo_ttl_that_is_useless_or_outlives_the_client_is_refused_by_its_key() {
+    let key = "front[0].userinfo_ttl";
+    for (lines, says) in [
+        (
+            "userinfo = \"jwt\"\nuserinfo_ttl = \"10m\"",
+            "longer than the client's max_ttl (5m)",
+        ),
+        ("userinfo = \"jwt\"\nuserinfo_ttl = \"0s\"", "at least 1s"),
+        (
+            "userinfo = \"jwt\"\nuserinfo_ttl = \"1500ms\"",
+            "whole number of seconds",
+        ),
+        (
+            "userinfo = \"jwt\"\nuserinfo_ttl = \"soon\"",
+            "not a duration",
+        ),
+        ("userinfo_ttl = \"30s\"", "only with userinfo = \"jwt\""),
+    ] {
+        let problems = front_problems(lines);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with(key) && p.contains(says)),
+            "{lines}: {problems:?}"
+        );
+    }
+}
