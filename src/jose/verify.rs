@@ -86,10 +86,17 @@ impl VerificationKey {
                 other => return Err(JwkError::Unsupported(format!("curve {other}"))),
             },
             "OKP" => match member("crv")? {
-                "Ed25519" => (
-                    KeyKind::Ed25519,
-                    PublicKey::Jwt(DecodingKey::from_ed_components(member("x")?).map_err(invalid)?),
-                ),
+                "Ed25519" => {
+                    let x = member("x")?;
+                    let point = decode_coordinate(x, 32)?;
+                    if is_small_order_ed25519(&point) {
+                        return Err(JwkError::Unsupported("a small-order Ed25519 point".into()));
+                    }
+                    (
+                        KeyKind::Ed25519,
+                        PublicKey::Jwt(DecodingKey::from_ed_components(x).map_err(invalid)?),
+                    )
+                }
                 other => return Err(JwkError::Unsupported(format!("curve {other}"))),
             },
             other => return Err(JwkError::Unsupported(format!("kty {other}"))),
@@ -142,6 +149,51 @@ fn ec_key(x: &str, y: &str) -> Result<PublicKey, JwkError> {
     DecodingKey::from_ec_components(x, y)
         .map(PublicKey::Jwt)
         .map_err(|_| JwkError::Invalid)
+}
+
+/// The encodings of Ed25519's eight small-order points, each with its sign bit clear, and the
+/// non-canonical ones (y ≥ p) that decode to them: libsodium's `has_small_order` blocklist. Such a
+/// key verifies forged signatures (the identity point accepts R = identity, S = 0 for any message),
+/// so a JWKS that holds one must not lend it to any token.
+const ED25519_SMALL_ORDER: [[u8; 32]; 7] = {
+    let mut points = [[0u8; 32]; 7];
+    // y = 0 (order 4) is all zeros. y = 1, the identity (order 1):
+    points[1][0] = 0x01;
+    // The two order-8 y values:
+    points[2] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    points[3] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    // p − 1 (y = −1, order 2), p (a second encoding of y = 0), p + 1 (of y = 1).
+    let mut index = 4;
+    while index < 7 {
+        let mut byte = 1;
+        while byte < 31 {
+            points[index][byte] = 0xff;
+            byte += 1;
+        }
+        points[index][31] = 0x7f;
+        index += 1;
+    }
+    points[4][0] = 0xec;
+    points[5][0] = 0xed;
+    points[6][0] = 0xee;
+    points
+};
+
+fn is_small_order_ed25519(point: &[u8]) -> bool {
+    let Some((last, rest)) = point.split_last() else {
+        return false;
+    };
+    ED25519_SMALL_ORDER
+        .iter()
+        .any(|blocked| blocked[..31] == *rest && blocked[31] == last & 0x7f)
 }
 
 fn decode_coordinate(b64: &str, len: usize) -> Result<Vec<u8>, JwkError> {
@@ -197,5 +249,47 @@ impl VerificationKeySet {
         self.keys
             .iter()
             .filter(move |key| key.can_verify(alg) && (kid.is_none() || key.kid() == kid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ed25519_jwk(point: &[u8]) -> Value {
+        serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(point) })
+    }
+
+    #[test]
+    fn every_small_order_ed25519_encoding_is_refused_and_a_real_key_is_not() {
+        for point in ED25519_SMALL_ORDER {
+            for sign in [0x00, 0x80] {
+                let mut encoded = point;
+                encoded[31] |= sign;
+                assert!(
+                    matches!(
+                        VerificationKey::from_jwk(&ed25519_jwk(&encoded)),
+                        Err(JwkError::Unsupported(_))
+                    ),
+                    "{encoded:02x?}"
+                );
+            }
+        }
+        // RFC 8032 §7.1, test 1's public key.
+        let real: Vec<u8> = (0..32)
+            .map(|i| {
+                u8::from_str_radix(
+                    &"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+                        [2 * i..2 * i + 2],
+                    16,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert!(matches!(
+            VerificationKey::from_jwk(&ed25519_jwk(&real)),
+            Ok(Some(_))
+        ));
+        assert!(VerificationKey::from_jwk(&ed25519_jwk(&real[..31])).is_err());
     }
 }

@@ -558,3 +558,50 @@ async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
     assert_eq!(ready, 200, "allowed: the keys come from the other host");
     assert!(attacker.jwks_requests() >= 1);
 }
+
+#[tokio::test]
+async fn a_small_order_ed25519_key_in_the_jwks_verifies_nothing() {
+    let app = spawn_app().await;
+    let mut keys = app.idp.jwks()["keys"].as_array().unwrap().clone();
+    let identity = {
+        let mut point = [0u8; 32];
+        point[0] = 1;
+        point
+    };
+    let identity_with_sign_bit = {
+        let mut point = identity;
+        point[31] = 0x80;
+        point
+    };
+    for (kid, point) in [
+        ("identity", identity),
+        ("identity-sign-bit", identity_with_sign_bit),
+    ] {
+        keys.push(json!({
+            "kty": "OKP", "crv": "Ed25519", "kid": kid, "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(point),
+        }));
+    }
+    app.idp.publish_raw(json!({ "keys": keys }));
+    let claims = app.claims(json!("app"), json!({}));
+    // R = the identity, S = 0: [S]B = R + [k]A holds for every message when A is the identity.
+    let mut signature = [0u8; 64];
+    signature[0] = 1;
+    for kid in ["identity", "identity-sign-bit"] {
+        let forged = format!(
+            "{}.{}.{}",
+            b64(&json!({ "alg": "EdDSA", "kid": kid })),
+            b64(&claims),
+            URL_SAFE_NO_PAD.encode(signature)
+        );
+        app.exchange("app", &forged, &[])
+            .await
+            .assert_refused(400, "invalid_request");
+    }
+    let genuine = app.id_token_signed(&idp_key(JwsAlg::EdDSA), json!("app"), json!({}));
+    assert_eq!(
+        app.exchange("app", &genuine, &[]).await.status,
+        200,
+        "the rest of the JWKS still verifies"
+    );
+}
