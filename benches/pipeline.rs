@@ -32,10 +32,15 @@ use tokenbridge::config;
 use tokenbridge::demo::mint::{IdpKey, encrypt};
 use tokenbridge::exchange::{ExchangeRequest, Issued, Trace, exchange};
 use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg, KeyKind};
+use tokenbridge::jose::compact::{CompactToken, parse_compact};
+use tokenbridge::jose::decrypt::decrypt_nested;
 use tokenbridge::jose::keys::{generate, load_private_key};
 use tokenbridge::jose::verify::VerificationKey;
 use tokenbridge::oauth::{ClientSecret, TokenType};
 use tokenbridge::state::AppState;
+
+#[path = "pipeline/refusal_timing.rs"]
+mod refusal_timing;
 
 const NOW: UnixTime = 1_750_000_000;
 const IDP_ISSUER: &str = "https://idp.bench.example";
@@ -265,6 +270,7 @@ fn benchmarks(c: &mut Criterion) {
     let world = World::build();
     pipeline(c, &world);
     refusals(c, &world);
+    decryption_failure_timing(c, &world);
     public_key_operations(c, &world);
     runtime_overhead(c, &world);
 }
@@ -337,6 +343,83 @@ fn refusals(c: &mut Criterion, world: &World) {
         group.bench_function(name, |b| b.iter(|| world.refuse(black_box(&token))));
     }
     group.finish();
+}
+
+/// `token` with byte `at` of part `part` (1 encrypted key, 2 IV, 3 ciphertext, 4 tag) XORed.
+fn tampered(token: &str, part: usize, at: impl Fn(usize) -> usize, mask: u8) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut bytes = decode(&parts[part]);
+    let index = at(bytes.len());
+    bytes[index] ^= mask;
+    parts[part] = URL_SAFE_NO_PAD.encode(bytes);
+    parts.join(".")
+}
+
+/// The decryption step alone, per kind of failure, interleaved and compared statistically: a
+/// padding oracle or an unwrap-versus-tag difference would show as |t| > 4.5.
+fn decryption_failure_timing(c: &mut Criterion, world: &World) {
+    let stranger = IdpKey::generate(JwsAlg::RS256, "stranger").unwrap();
+    let refuse = |token: &str| {
+        let Ok(CompactToken::Jwe { header, token }) =
+            parse_compact(token, &world.state.compact_limits)
+        else {
+            panic!("not a JWE");
+        };
+        let decrypted = decrypt_nested(
+            token,
+            &header,
+            &world.state.keys.decryption,
+            &world.state.content_encryption,
+            None,
+        );
+        assert!(decrypted.is_err(), "a tampered token decrypted");
+    };
+    for enc in [JweEnc::A256CbcHs512, JweEnc::A256Gcm] {
+        let good = world.jwe(JweAlg::RsaOaep256, enc);
+        let mut cases = vec![
+            refusal_timing::Case {
+                name: "tag flipped",
+                token: tampered(&good, 4, |_| 0, 1),
+            },
+            refusal_timing::Case {
+                name: "IV flipped",
+                token: tampered(&good, 2, |_| 0, 1),
+            },
+            refusal_timing::Case {
+                name: "encrypted key flipped (unwrap)",
+                token: tampered(&good, 1, |len| len / 2, 1),
+            },
+            refusal_timing::Case {
+                name: "wrapped for another key",
+                token: encrypt(
+                    &world.jws(NESTED_ALG),
+                    stranger.public_jwk(),
+                    JweAlg::RsaOaep256,
+                    enc,
+                    &json!({}),
+                )
+                .unwrap(),
+            },
+        ];
+        if enc.is_gcm() {
+            cases.push(refusal_timing::Case {
+                name: "ciphertext flipped",
+                token: tampered(&good, 3, |len| len / 2, 1),
+            });
+        } else {
+            // CBC: a change to the next-to-last block lands on the last block's padding bytes; a
+            // change to the first block leaves the padding whole. A padding oracle tells them apart.
+            cases.push(refusal_timing::Case {
+                name: "padding broken (last byte)",
+                token: tampered(&good, 3, |len| len - 17, 0x5a),
+            });
+            cases.push(refusal_timing::Case {
+                name: "padding intact, MAC wrong",
+                token: tampered(&good, 3, |_| 0, 0x5a),
+            });
+        }
+        refusal_timing::compare(c, &format!("decrypt-failure/{enc}"), &cases, refuse);
+    }
 }
 
 /// The public-key operations inside the pipeline, each alone.
