@@ -15,6 +15,7 @@ mod interop;
 mod jose_matrix;
 mod keys;
 mod legacy_validators;
+mod log_injection;
 mod logs;
 mod mutations;
 mod upstream;
