@@ -1,11 +1,11 @@
-//! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the capped
+//! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the bounded
 //! body, hand over to `front`, render its answer.
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::body::read_body;
 use super::error::render_error;
-use super::exchange::read_capped;
 use crate::front::{self, Front, FrontAnswer, RelyingPartyRequest};
 use crate::state::AppState;
 
@@ -68,7 +68,7 @@ pub async fn token(
     let Some(front) = find(&state, &client) else {
         return no_such_front();
     };
-    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+    let body = match read_body(&request, payload, &state.limits).await {
         Ok(body) => body,
         Err(err) => return render_error(&err),
     };
@@ -85,7 +85,7 @@ pub async fn userinfo(
     let Some(front) = find(&state, &client) else {
         return no_such_front();
     };
-    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+    let body = match read_body(&request, payload, &state.limits).await {
         Ok(body) => body,
         Err(err) => return render_error(&err),
     };

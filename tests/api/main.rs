@@ -4,6 +4,7 @@
 
 mod attacks;
 mod audience;
+mod body_timeout;
 mod claims;
 mod cli;
 mod errors;

@@ -159,3 +159,20 @@ fn an_upstream_issuer_with_a_query_and_zero_caps_are_refused() {
         assert!(keys.iter().any(|k| k.ends_with(key)), "{key}: {keys:?}");
     }
 }
+
+#[test]
+fn the_body_read_timeout_is_a_duration_above_zero() {
+    let with = |value: &str| format!("{GOOD}\n[limits]\nbody_read_timeout = {value}\n");
+
+    let config = parse_with_env(&with("\"2s\""), Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(config.limits.body_read_timeout, Duration::from_secs(2));
+    let default = parse_with_env(GOOD, Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(default.limits.body_read_timeout, Duration::from_secs(10));
+    for bad in ["\"0s\"", "\"soon\""] {
+        let problems = problems_of(&with(bad));
+        assert!(
+            problems.iter().any(|p| p.key == "limits.body_read_timeout"),
+            "{bad}: {problems:?}"
+        );
+    }
+}
