@@ -23,6 +23,8 @@ pub enum RequestError {
     UnsupportedTokenType { field: &'static str, value: String },
     #[error("parameter {0} is not supported by this deployment")]
     Unsupported(&'static str),
+    #[error("the Authorization header is repeated")]
+    RepeatedAuthorization,
     #[error("client_secret in the body and HTTP Basic together")]
     TwoAuthMethods,
     #[error("client_id in the body differs from the HTTP Basic one")]

@@ -4,6 +4,7 @@
 
 mod attacks;
 mod audience;
+mod authorization;
 mod body_timeout;
 mod claims;
 mod cli;
