@@ -69,12 +69,15 @@ fn keys_section(rsa_decryption: bool) -> String {
 }
 
 /// Limits shared by both services: failed authentications are not limited (the fuzzer sends
-/// hundreds of wrong credentials from one address), and bodies are small so 413 is cheap.
+/// hundreds of wrong credentials from one address), bodies are small so 413 is cheap, and a
+/// body that never finishes gets its 408 after a second.
 fn limits() -> String {
     format!(
-        "[limits]\nmax_body_bytes = {MAX_BODY_BYTES}\nmax_token_bytes = 8192\nfailed_auth = {{ per_second = 1000, burst = 100000 }}\n"
+        "[limits]\nmax_body_bytes = {MAX_BODY_BYTES}\nmax_token_bytes = 8192\nbody_read_timeout = \"{BODY_READ_TIMEOUT_SECS}s\"\nfailed_auth = {{ per_second = 1000, burst = 100000 }}\n"
     )
 }
+
+const BODY_READ_TIMEOUT_SECS: u64 = 1;
 
 const MAX_BODY_BYTES: usize = 16384;
 
@@ -250,6 +253,7 @@ async fn the_service_keeps_its_openapi_contract() {
             "client": secrets("app"),
             "limited_client": secrets("limited"),
             "max_body_bytes": MAX_BODY_BYTES,
+            "body_read_timeout_secs": BODY_READ_TIMEOUT_SECS,
             "tokens": {
                 "valid": valid,
                 "encrypted": encrypted,

@@ -42,6 +42,7 @@ pub struct DecryptionKeyFile {
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
     pub max_body_bytes: Option<usize>,
+    pub body_read_timeout: Option<String>,
     pub max_token_bytes: Option<usize>,
     pub max_header_bytes: Option<usize>,
     pub jwks_max_age: Option<String>,

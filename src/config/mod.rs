@@ -78,6 +78,8 @@ pub struct DecryptionKeyConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// The longest a whole request body may take to arrive, from the handler's first read.
+    pub body_read_timeout: Duration,
     pub max_token_bytes: usize,
     pub max_header_bytes: usize,
     /// `Cache-Control: max-age` of the published key sets and discovery documents.
@@ -104,6 +106,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 64 * 1024,
+            body_read_timeout: Duration::from_secs(10),
             max_token_bytes: 16 * 1024,
             max_header_bytes: 2 * 1024,
             jwks_max_age: Duration::from_secs(300),

@@ -498,7 +498,19 @@ fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
             "limits.jwks_max_age",
             problems,
         ),
+        body_read_timeout: duration(
+            file.body_read_timeout.as_deref(),
+            defaults.body_read_timeout,
+            "limits.body_read_timeout",
+            problems,
+        ),
     };
+    if limits.body_read_timeout.is_zero() {
+        problems.add(
+            "limits.body_read_timeout",
+            "must be longer than 0s: no body could be read",
+        );
+    }
     if limits.max_token_bytes > limits.max_body_bytes {
         problems.add(
             "limits.max_token_bytes",

@@ -50,6 +50,8 @@ pub enum ExchangeError {
     Request(#[from] RequestError),
     #[error("request body larger than {0} bytes")]
     BodyTooLarge(usize),
+    #[error("the request body did not arrive within {0:?} (limits.body_read_timeout)")]
+    BodyTimeout(std::time::Duration),
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error("method not allowed")]
@@ -93,6 +95,7 @@ impl ExchangeError {
             }
             ExchangeError::Request(_)
             | ExchangeError::BodyTooLarge(_)
+            | ExchangeError::BodyTimeout(_)
             | ExchangeError::UnsupportedMediaType
             | ExchangeError::MethodNotAllowed
             | ExchangeError::Token(_) => ErrorCode::InvalidRequest,
@@ -120,6 +123,7 @@ impl ExchangeError {
             | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
                 "the request is too large"
             }
+            ExchangeError::BodyTimeout(_) => "the request body did not arrive in time",
             ExchangeError::Token(_) => "the subject token was refused",
             ExchangeError::Auth(_) => "client authentication failed",
             ExchangeError::RateLimited(_) => "too many requests; retry later",
@@ -137,6 +141,8 @@ impl ExchangeError {
             | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => 413,
             ExchangeError::Auth(_) => 401,
             ExchangeError::MethodNotAllowed => 405,
+            // RFC 9110 §15.5.9: the server would not wait any longer for the request.
+            ExchangeError::BodyTimeout(_) => 408,
             ExchangeError::RateLimited(_) => 429,
             ExchangeError::KeysUnavailable(_) => 503,
             ExchangeError::Internal(_) => 500,

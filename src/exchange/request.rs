@@ -12,7 +12,8 @@ use crate::oauth::{GRANT_TYPE_TOKEN_EXCHANGE, TokenType};
 pub enum RequestError {
     #[error("the body is not valid {0}")]
     Malformed(&'static str),
-    #[error("parameter {0} is repeated")]
+    /// The name is the request's: quoted, so that it reads as one value wherever it is shown.
+    #[error("parameter {0:?} is repeated")]
     Repeated(String),
     #[error("parameter {0} is required")]
     Missing(&'static str),
@@ -22,6 +23,8 @@ pub enum RequestError {
     UnsupportedTokenType { field: &'static str, value: String },
     #[error("parameter {0} is not supported by this deployment")]
     Unsupported(&'static str),
+    #[error("the Authorization header is repeated")]
+    RepeatedAuthorization,
     #[error("client_secret in the body and HTTP Basic together")]
     TwoAuthMethods,
     #[error("client_id in the body differs from the HTTP Basic one")]

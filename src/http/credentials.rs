@@ -2,7 +2,7 @@
 //! (RFC 6749 §2.3.1), never both.
 
 use actix_web::HttpRequest;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
@@ -11,11 +11,23 @@ use crate::clients::{AuthError, ClientCredentials};
 use crate::exchange::{ExchangeError, RequestError, RequestParams};
 use crate::oauth::ClientSecret;
 
+/// The request's one `Authorization` header, if it has one. Two are refused rather than one
+/// picked: RFC 9110 §5.3 lets only list-valued fields repeat, which Authorization is not, and a
+/// proxy in front could have checked the other one.
+pub fn single_authorization(request: &HttpRequest) -> Result<Option<&HeaderValue>, RequestError> {
+    let mut values = request.headers().get_all(AUTHORIZATION);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(RequestError::RepeatedAuthorization);
+    }
+    Ok(first)
+}
+
 pub fn client_credentials(
     request: &HttpRequest,
     params: &RequestParams,
 ) -> Result<ClientCredentials, ExchangeError> {
-    let Some(header) = request.headers().get(AUTHORIZATION) else {
+    let Some(header) = single_authorization(request)? else {
         return match (params.get("client_id"), params.get("client_secret")) {
             (Some(client_id), Some(secret)) => Ok(ClientCredentials {
                 client_id: client_id.to_owned(),

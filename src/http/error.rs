@@ -17,6 +17,11 @@ pub fn render_error(err: &ExchangeError) -> HttpResponse {
         // RFC 6749 §5.2: a 401 names the scheme the client should authenticate with.
         response.insert_header((WWW_AUTHENTICATE, "Basic realm=\"tokenbridge\""));
     }
+    if status == StatusCode::REQUEST_TIMEOUT {
+        // RFC 9110 §15.5.9: the rest of a timed-out body may still come, so the connection
+        // can't carry another request; it closes after this answer.
+        response.force_close();
+    }
     if let Some(seconds) = err.retry_after_secs() {
         response.insert_header((RETRY_AFTER, seconds.to_string()));
     }

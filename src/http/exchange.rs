@@ -1,17 +1,15 @@
-//! `POST /exchange`: read the capped body, authenticate, run the use case, answer, audit.
+//! `POST /exchange`: read the bounded body, authenticate, run the use case, answer, audit.
 
 use std::sync::Arc;
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, PRAGMA};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde_json::json;
 
+use super::body::read_body;
 use super::credentials::client_credentials;
 use super::error::render_error;
-use crate::exchange::{
-    self, ExchangeError, ExchangeRequest, Issued, RequestError, RequestParams, Trace,
-};
+use crate::exchange::{self, ExchangeError, ExchangeRequest, Issued, RequestParams, Trace};
 use crate::state::AppState;
 
 pub async fn exchange(
@@ -63,7 +61,7 @@ async fn handle(
     trace: &mut Trace,
     client_id: &mut Option<String>,
 ) -> Result<Issued, ExchangeError> {
-    let body = read_capped(request, payload, state.limits.max_body_bytes).await?;
+    let body = read_body(request, payload, &state.limits).await?;
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -101,31 +99,6 @@ async fn handle(
     client.bucket.take(state.clock.monotonic())?;
     let exchange_request = ExchangeRequest::parse(&params, is_form)?;
     exchange::exchange(state, &client, exchange_request, trace).await
-}
-
-/// Reads at most `limit` bytes: a larger declared or actual body is refused before it is held.
-pub(super) async fn read_capped(
-    request: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Vec<u8>, ExchangeError> {
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ExchangeError::BodyTooLarge(limit));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| RequestError::Malformed("request body"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ExchangeError::BodyTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn success(issued: &Issued) -> HttpResponse {

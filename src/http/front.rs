@@ -1,11 +1,13 @@
-//! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the capped
+//! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the bounded
 //! body, hand over to `front`, render its answer.
 
-use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::body::read_body;
+use super::credentials::single_authorization;
 use super::error::render_error;
-use super::exchange::read_capped;
+use crate::exchange::ExchangeError;
 use crate::front::{self, Front, FrontAnswer, RelyingPartyRequest};
 use crate::state::AppState;
 
@@ -29,6 +31,12 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
         .headers()
         .get(name)
         .and_then(|value| value.to_str().ok())
+}
+
+/// The relying party's `Authorization`, to forward to the IdP; two are refused before anything
+/// is forwarded (the IdP would see only one of them).
+fn forwarded_authorization(request: &HttpRequest) -> Result<Option<&str>, ExchangeError> {
+    Ok(single_authorization(request)?.and_then(|value| value.to_str().ok()))
 }
 
 fn render(answer: FrontAnswer) -> HttpResponse {
@@ -68,12 +76,16 @@ pub async fn token(
     let Some(front) = find(&state, &client) else {
         return no_such_front();
     };
-    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+    let authorization = match forwarded_authorization(&request) {
+        Ok(authorization) => authorization,
+        Err(err) => return render_error(&err),
+    };
+    let body = match read_body(&request, payload, &state.limits).await {
         Ok(body) => body,
         Err(err) => return render_error(&err),
     };
     let state = state.into_inner();
-    render(front::token(&state, &front, body, header(&request, AUTHORIZATION)).await)
+    render(front::token(&state, &front, body, authorization).await)
 }
 
 pub async fn userinfo(
@@ -85,7 +97,11 @@ pub async fn userinfo(
     let Some(front) = find(&state, &client) else {
         return no_such_front();
     };
-    let body = match read_capped(&request, payload, state.limits.max_body_bytes).await {
+    let authorization = match forwarded_authorization(&request) {
+        Ok(authorization) => authorization,
+        Err(err) => return render_error(&err),
+    };
+    let body = match read_body(&request, payload, &state.limits).await {
         Ok(body) => body,
         Err(err) => return render_error(&err),
     };
@@ -94,7 +110,7 @@ pub async fn userinfo(
         is_post: request.method() == actix_web::http::Method::POST,
         body,
         content_type: header(&request, CONTENT_TYPE),
-        authorization: header(&request, AUTHORIZATION),
+        authorization,
     };
     render(front::userinfo(&state, &front, request).await)
 }

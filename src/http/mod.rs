@@ -1,5 +1,6 @@
-//! The actix-web adapter, kept thin: routes, body caps, and rendering. No protocol logic.
+//! The actix-web adapter, kept thin: routes, body bounds, and rendering. No protocol logic.
 
+mod body;
 mod credentials;
 mod error;
 mod exchange;

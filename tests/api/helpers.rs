@@ -718,10 +718,14 @@ fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = LOG_FILE.set(Mutex::new(std::fs::File::create(log_file()).unwrap()));
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("trace")
-            .with_ansi(false)
-            .with_writer(|| Capture)
-            .try_init();
+        // The service's own subscriber (the same escaping), at trace, into the capture.
+        let _ = tracing_subscriber::util::SubscriberInitExt::try_init(
+            tokenbridge::telemetry::subscriber(
+                tokenbridge::telemetry::LogFormat::Text,
+                tracing_subscriber::EnvFilter::new("trace"),
+                false,
+                || Capture,
+            ),
+        );
     });
 }

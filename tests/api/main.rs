@@ -4,6 +4,8 @@
 
 mod attacks;
 mod audience;
+mod authorization;
+mod body_timeout;
 mod claims;
 mod cli;
 mod errors;
@@ -17,6 +19,7 @@ mod jose_matrix;
 mod jwe_hardening;
 mod keys;
 mod legacy_validators;
+mod log_injection;
 mod logs;
 mod mutations;
 mod upstream;

@@ -11,7 +11,7 @@ INPUT names the spec, the base URLs of a healthy and a degraded tokenbridge (bot
    read back from its NDJSON report.
 2. Targeted requests reach what a fuzzer can't: a valid signed (and an encrypted) subject token,
    a rate-limited client, fronts whose IdP answers, refuses or is down, a service whose upstream
-   has no keys. Each response is validated against the spec with the same checks through
+   has no keys, a body that never finishes arriving (over a raw connection: 408). Each response is validated against the spec with the same checks through
    schemathesis' Python API, and must have the status the request was made for.
 3. Every status the spec documents for an operation must have been observed at least once.
 
@@ -26,6 +26,7 @@ TB_CONTRACT_MAX_EXAMPLES sets the test cases per operation and phase (default 10
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import random
@@ -430,6 +431,7 @@ def run_probes(contract: Contract, data: dict) -> None:
         except Failure as failure:
             record_failure(contract, operation, response.status_code, probe.why, failure)
     check_other_methods(contract, data["healthy"], session)
+    check_unfinished_bodies(contract, data)
 
 
 def record_failure(contract: Contract, operation: str, status: int, why: str, failure: Failure) -> None:
@@ -467,6 +469,74 @@ def check_other_methods(contract: Contract, base: str, session: requests.Session
                 problems.append(f"body {response.text[:200]!r}")
             if problems:
                 contract.fail(f"{method} {template}", response.status_code, "405 for other methods", ", ".join(problems))
+
+
+BODY_READERS = [
+    ("POST", "/exchange"),
+    ("POST", "/front/{client}/token"),
+    ("POST", "/front/{client}/userinfo"),
+    ("GET", "/front/{client}/userinfo"),
+]
+
+
+def check_unfinished_bodies(contract: Contract, data: dict) -> None:
+    """Each operation that reads a body, sent 11 of the 100 bytes it declares and then nothing:
+    the answer must come within `limits.body_read_timeout` (plus slack), be the documented 408,
+    and the connection must close. requests can't send a body that stops, so this is raw."""
+    base = data["healthy"]
+    address = urllib.parse.urlsplit(base)
+    sent = b"grant_type="
+    for method, template in BODY_READERS:
+        operation = f"{method} {template}"
+        path_parameters = {"client": data["fronts"]["ok"]} if "{client}" in template else {}
+        path = template.replace("{client}", path_parameters.get("client", ""))
+        headers = {"Content-Type": FORM, "Content-Length": "100"}
+        connection = http.client.HTTPConnection(
+            address.hostname, address.port, timeout=data["body_read_timeout_secs"] + REQUEST_TIMEOUT
+        )
+        started = time.monotonic()
+        try:
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders(sent)
+            answer = connection.getresponse()
+            content = answer.read()
+            is_closed = answer.will_close
+            raw_headers = answer.getheaders()
+        except (OSError, http.client.HTTPException) as err:
+            contract.fail(operation, None, "unfinished body", f"no answer: {type(err).__name__}: {err}")
+            continue
+        finally:
+            connection.close()
+        elapsed = time.monotonic() - started
+        contract.counts["targeted requests"] += 1
+        contract.observed[operation].add(answer.status)
+        if answer.status != 408 or not is_closed:
+            contract.fail(operation, answer.status, "unfinished body",
+                          f"expected 408 and a closed connection, got closed={is_closed}, body {content[:300]!r}")
+        response_headers: dict[str, list[str]] = defaultdict(list)
+        for name, value in raw_headers:
+            response_headers[name.lower()].append(value)
+        request = requests.Request(method, f"{base}{path}", headers=headers, data=sent).prepare()
+        response = schemathesis.Response(
+            status_code=answer.status,
+            headers=dict(response_headers),
+            content=content,
+            request=request,
+            elapsed=elapsed,
+            verify=False,
+            message=answer.reason,
+            http_version="1.1",
+        )
+        case = contract.schema[template][method].Case(path_parameters=path_parameters)
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                record_failure(contract, operation, answer.status, "an unfinished body", failure)
+        except Failure as failure:
+            record_failure(contract, operation, answer.status, "an unfinished body", failure)
 
 
 # --- 3. the report -------------------------------------------------------------------------

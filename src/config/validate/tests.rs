@@ -218,3 +218,20 @@ fn a_userinfo_ttl_that_is_useless_or_outlives_the_client_is_refused_by_its_key()
         );
     }
 }
+
+#[test]
+fn the_body_read_timeout_is_a_duration_above_zero() {
+    let with = |value: &str| format!("{GOOD}\n[limits]\nbody_read_timeout = {value}\n");
+
+    let config = parse_with_env(&with("\"2s\""), Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(config.limits.body_read_timeout, Duration::from_secs(2));
+    let default = parse_with_env(GOOD, Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(default.limits.body_read_timeout, Duration::from_secs(10));
+    for bad in ["\"0s\"", "\"soon\""] {
+        let problems = problems_of(&with(bad));
+        assert!(
+            problems.iter().any(|p| p.key == "limits.body_read_timeout"),
+            "{bad}: {problems:?}"
+        );
+    }
+}

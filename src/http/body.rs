@@ -1,0 +1,43 @@
+//! The request body, bounded in size and in time before a handler holds it.
+
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, web};
+use futures_util::StreamExt;
+
+use crate::config::Limits;
+use crate::exchange::{ExchangeError, RequestError};
+
+/// Reads at most `limits.max_body_bytes`, all of it within `limits.body_read_timeout`. A larger
+/// declared or actual body is refused before it is held; one that trickles in is cut off, since
+/// actix times out only the request head and a client sending a byte now and then would
+/// otherwise keep its connection, and the handler waiting on it, for as long as it likes.
+pub async fn read_body(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limits: &Limits,
+) -> Result<Vec<u8>, ExchangeError> {
+    let limit = limits.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ExchangeError::BodyTooLarge(limit));
+    }
+    tokio::time::timeout(limits.body_read_timeout, read_capped(payload, limit))
+        .await
+        .map_err(|_| ExchangeError::BodyTimeout(limits.body_read_timeout))?
+}
+
+async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ExchangeError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| RequestError::Malformed("request body"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ExchangeError::BodyTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
