@@ -420,6 +420,28 @@ fn decryption_failure_timing(c: &mut Criterion, world: &World) {
         }
         refusal_timing::compare(c, &format!("decrypt-failure/{enc}"), &cases, refuse);
     }
+    // ECDH-ES with AES key wrap: an unwrap that fails RFC 3394's integrity check against a tag
+    // that fails after a good unwrap.
+    let good = world.jwe(JweAlg::EcdhEsA256Kw, JweEnc::A256Gcm);
+    let cases = [
+        refusal_timing::Case {
+            name: "tag flipped",
+            token: tampered(&good, 4, |_| 0, 1),
+        },
+        refusal_timing::Case {
+            name: "encrypted key flipped (unwrap)",
+            token: tampered(&good, 1, |len| len / 2, 1),
+        },
+        refusal_timing::Case {
+            name: "IV flipped",
+            token: tampered(&good, 2, |_| 0, 1),
+        },
+        refusal_timing::Case {
+            name: "ciphertext flipped",
+            token: tampered(&good, 3, |len| len / 2, 1),
+        },
+    ];
+    refusal_timing::compare(c, "decrypt-failure/ECDH-ES+A256KW+A256GCM", &cases, refuse);
 }
 
 /// The public-key operations inside the pipeline, each alone.

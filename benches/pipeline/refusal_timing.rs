@@ -50,6 +50,10 @@ pub fn compare(c: &mut Criterion, group_name: &str, cases: &[Case], refuse: impl
         })
     });
     group.finish();
+    // Criterion's filter may have skipped the group.
+    if samples.iter().any(Vec::is_empty) {
+        return;
+    }
     report(group_name, cases, &mut samples);
 }
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwe::{self, JweContentEncryption, JweEncrypter, JweHeader};
+use josekit::jwe::{self, JweEncrypter, JweHeader};
 use josekit::jwk::Jwk;
 use libfuzzer_sys::fuzz_target;
 use openssl::ec::{EcGroup, EcKey};
@@ -22,7 +22,7 @@ use openssl::rsa::Rsa;
 use serde_json::Value;
 use tokenbridge::jose::alg::{JweAlg, JweEnc, KeyKind};
 use tokenbridge::jose::compact::{CompactLimits, CompactToken, parse_compact};
-use tokenbridge::jose::decrypt::{DecryptionKey, decrypt_nested};
+use tokenbridge::jose::decrypt::{DecryptionKey, decrypt_nested, josekit_enc};
 
 const INFLATE_LIMIT: usize = 16 * 1024;
 
@@ -76,17 +76,6 @@ fn recipient() -> &'static Recipient {
         ];
         Recipient { keys, encrypters }
     })
-}
-
-fn josekit_enc(enc: JweEnc) -> &'static dyn JweContentEncryption {
-    match enc {
-        JweEnc::A128Gcm => &jwe::enc::A128GCM,
-        JweEnc::A192Gcm => &jwe::enc::A192GCM,
-        JweEnc::A256Gcm => &jwe::enc::A256GCM,
-        JweEnc::A128CbcHs256 => &jwe::enc::A128CBC_HS256,
-        JweEnc::A192CbcHs384 => &jwe::enc::A192CBC_HS384,
-        JweEnc::A256CbcHs512 => &jwe::enc::A256CBC_HS512,
-    }
 }
 
 #[derive(Arbitrary, Debug)]
