@@ -1,6 +1,6 @@
 //! Runs after the `api` and `contract` test binaries (cargo runs integration tests in name order)
 //! and reads every log line those whole runs wrote, at `trace`: no token, no private key, no client
-//! secret, whatever the tests and schemathesis' fuzzing sent.
+//! secret, whatever the tests and schemathesis' fuzzing sent; and no panic of the service.
 // A test aborts on a broken fixture; that is what unwrap/panic mean here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -33,6 +33,11 @@ fn audit(binary: &str, at_least_lines: usize) {
     );
 
     for (number, line) in logs.lines().enumerate() {
+        // helpers::record_service_panics: no request may reach a panic, whatever it was answered.
+        assert!(
+            !line.starts_with("SERVICE PANIC"),
+            "line {number}: the service panicked during the {binary} run: {line}"
+        );
         for word in
             line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         {

@@ -714,10 +714,42 @@ impl Write for Capture {
     }
 }
 
+/// A panic anywhere but in a test's own code (the service, a library under it) goes into the log
+/// file as a `SERVICE PANIC` line, which tests/log_audit.rs refuses: a request that reaches a
+/// panic is a failed run even when the test that sent it only looked at the status.
+fn record_service_panics() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info.location();
+        let is_test_code = location.is_some_and(|location| location.file().starts_with("tests/"));
+        if !is_test_code {
+            let at = location.map_or_else(String::new, |location| location.to_string());
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("?");
+            let line = format!("SERVICE PANIC at {at}: {}\n", message);
+            LOGS.lock()
+                .unwrap_or_else(|err| err.into_inner())
+                .extend_from_slice(line.as_bytes());
+            if let Some(file) = LOG_FILE.get() {
+                let _ = file
+                    .lock()
+                    .unwrap_or_else(|err| err.into_inner())
+                    .write_all(line.as_bytes());
+            }
+        }
+        default_hook(info);
+    }));
+}
+
 fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = LOG_FILE.set(Mutex::new(std::fs::File::create(log_file()).unwrap()));
+        record_service_panics();
         // The service's own subscriber (the same escaping), at trace, into the capture.
         let _ = tracing_subscriber::util::SubscriberInitExt::try_init(
             tokenbridge::telemetry::subscriber(
