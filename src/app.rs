@@ -63,9 +63,20 @@ impl App {
             .map(|addr| addr.to_string())
             .unwrap_or_default();
         let state = Arc::new(build_state(&config, clock)?);
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+        if config.limits.is_zip_allowed {
+            tracing::warn!(
+                "danger_allow_zip is set: compressed JWEs are inflated (up to limits.max_inflated_bytes)"
+            );
+        }
         for upstream in state.upstreams.all() {
             if upstream.config.is_http_allowed {
                 tracing::warn!(upstream = %upstream.config.name, "danger_allow_http is set: this upstream's keys are fetched over plain HTTP");
+            }
+            if upstream.config.is_jwks_on_other_host_allowed {
+                tracing::warn!(upstream = %upstream.config.name, "danger_allow_jwks_on_other_host is set: a discovered jwks_uri may be on any host");
             }
         }
         let refreshes = state

@@ -195,6 +195,9 @@ fn check(config_path: &Path, explain: bool) -> Result<(), String> {
     for note in notes {
         report.push_str(&format!("  note: {note}\n"));
     }
+    for warning in &config.warnings {
+        report.push_str(&format!("  warning: {warning}\n"));
+    }
     eprint!("{report}");
     if explain {
         let mut rules = String::new();

@@ -48,6 +48,9 @@ pub struct LimitsFile {
     pub jwks_max_age: Option<String>,
     pub failed_auth: Option<RateLimitFile>,
     #[serde(default)]
+    pub danger_allow_zip: bool,
+    /// The old name of `danger_allow_zip`: accepted, with a warning.
+    #[serde(default)]
     pub allow_zip: bool,
     pub max_inflated_bytes: Option<usize>,
     pub max_json_depth: Option<usize>,
@@ -67,6 +70,9 @@ pub struct UpstreamFile {
     pub leeway: Option<String>,
     #[serde(default)]
     pub danger_allow_http: bool,
+    #[serde(default)]
+    pub danger_allow_jwks_on_other_host: bool,
+    /// The old name of `danger_allow_jwks_on_other_host`: accepted, with a warning.
     #[serde(default)]
     pub allow_jwks_on_other_host: bool,
     pub refresh_interval: Option<String>,

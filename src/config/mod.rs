@@ -31,6 +31,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     pub clients: Vec<ClientConfig>,
     pub fronts: Vec<FrontConfig>,
+    /// What the start and `tokenbridge check` warn about: deprecated names still accepted.
+    pub warnings: Vec<String>,
 }
 
 /// An OIDC front for a code-flow relying party: served at `{issuer}/front/{client}`.

@@ -79,6 +79,7 @@ pub fn parse_with_env(
     let client_files: Vec<(String, ClientFile)> = entries(&table, "client", text, &mut problems);
     let front_files: Vec<(String, FrontFile)> = entries(&table, "front", text, &mut problems);
 
+    let warnings = deprecated_names(&limits_file, &upstream_files, &mut problems);
     let keys = validate_keys(keys_file, base, &mut problems);
     let limits = validate_limits(limits_file, &mut problems);
     let upstreams = validate_upstreams(upstream_files, &mut problems);
@@ -96,7 +97,45 @@ pub fn parse_with_env(
         upstreams,
         clients,
         fronts,
+        warnings,
     })
+}
+
+/// Switches that weaken a check are named `danger_*`. The two that once weren't keep their old
+/// names working, with a warning; setting both names is a mistake worth stopping for.
+fn deprecated_names(
+    limits: &LimitsFile,
+    upstreams: &[(String, UpstreamFile)],
+    problems: &mut Problems,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut check = |key: String, old: &str, is_old: bool, is_new: bool| {
+        if is_old && is_new {
+            problems.add(
+                format!("{key}.{old}"),
+                format!("set only danger_{old}, the new name of {old}"),
+            );
+        } else if is_old {
+            warnings.push(format!(
+                "{key}.{old} is deprecated: rename it danger_{old}, which says what it does"
+            ));
+        }
+    };
+    check(
+        "limits".into(),
+        "allow_zip",
+        limits.allow_zip,
+        limits.danger_allow_zip,
+    );
+    for (label, upstream) in upstreams {
+        check(
+            label.clone(),
+            "allow_jwks_on_other_host",
+            upstream.allow_jwks_on_other_host,
+            upstream.danger_allow_jwks_on_other_host,
+        );
+    }
+    warnings
 }
 
 fn validate_fronts(
@@ -213,6 +252,7 @@ impl Config {
             },
             limits: Limits::default(),
             upstreams: Vec::new(),
+            warnings: Vec::new(),
             clients: Vec::new(),
             fronts: Vec::new(),
         }
@@ -465,7 +505,7 @@ fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
             "limits.max_header_bytes",
         ),
         failed_auth,
-        is_zip_allowed: file.allow_zip,
+        is_zip_allowed: file.danger_allow_zip || file.allow_zip,
         max_inflated_bytes: positive(
             file.max_inflated_bytes,
             defaults.max_inflated_bytes,
@@ -604,7 +644,8 @@ fn validate_upstreams(
                 problems,
             ),
             is_http_allowed: file.danger_allow_http,
-            is_jwks_on_other_host_allowed: file.allow_jwks_on_other_host,
+            is_jwks_on_other_host_allowed: file.danger_allow_jwks_on_other_host
+                || file.allow_jwks_on_other_host,
             refresh_interval,
             max_key_age,
             refetch_cooldown: duration(

@@ -151,7 +151,7 @@ impl UpstreamKeys {
         // operator said that host is fine: discovery must not choose whom tokenbridge trusts.
         if !self.is_on_issuer_host(&uri) && !self.config.is_jwks_on_other_host_allowed {
             return Err(FetchError::Invalid(format!(
-                "the discovery document names jwks_uri {uri} on another host than the issuer; set allow_jwks_on_other_host = true to accept it"
+                "the discovery document names jwks_uri {uri} on another host than the issuer; set danger_allow_jwks_on_other_host = true to accept it"
             )));
         }
         Ok(uri)

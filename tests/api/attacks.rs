@@ -330,7 +330,7 @@ fn deflate(bytes: &[u8]) -> Vec<u8> {
 async fn zip_is_refused_unless_enabled_and_a_zip_bomb_is_refused_when_it_is() {
     let closed = spawn_app().await;
     let open = spawn_app_with(Options {
-        limits: "[limits]\nallow_zip = true\n".into(),
+        limits: "[limits]\ndanger_allow_zip = true\n".into(),
         ..Options::default()
     })
     .await;
@@ -514,8 +514,9 @@ async fn repeated_failed_authentication_from_one_address_is_slowed_down_before_c
 async fn a_discovered_jwks_uri_on_another_host_is_refused_unless_allowed() {
     let attacker = DemoIdp::start(&[&attacker_key()]).unwrap();
     let foreign = format!("http://localhost:{}/jwks", attacker.port());
-    let policy =
-        |allow: bool| only_the_demo_idp(&format!("allow_jwks_on_other_host = {allow}")).policy;
+    let policy = |allow: bool| {
+        only_the_demo_idp(&format!("danger_allow_jwks_on_other_host = {allow}")).policy
+    };
     let app = spawn_app_with(Options {
         policy: policy(false),
         is_idp_down_at_start: true,

@@ -89,6 +89,35 @@ audiences = ["bookstack"]
 }
 
 #[test]
+fn check_warns_about_a_weakening_switch_under_its_old_name() {
+    let (_dir, config) = config_file(
+        r#"
+issuer = "https://tokenbridge.example.com"
+
+[limits]
+allow_zip = true
+
+[[upstream]]
+name = "zitadel"
+issuer = "https://zitadel.example.com"
+"#,
+    );
+
+    let output = tokenbridge()
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: limits.allow_zip is deprecated: rename it danger_allow_zip"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_reports_every_problem_at_once_with_its_key_and_fails() {
     let (_dir, config) = config_file(
         r#"

@@ -235,3 +235,56 @@ fn the_body_read_timeout_is_a_duration_above_zero() {
         );
     }
 }
+
+#[test]
+fn switches_that_weaken_checks_are_named_danger_and_their_old_names_still_work_with_a_warning() {
+    let upstream = "leeway = \"60s\"";
+    let with = |limits: &str, upstream_line: &str| {
+        format!(
+            "{}\n[limits]\n{limits}\n",
+            GOOD.replace(upstream, &format!("{upstream}\n{upstream_line}"))
+        )
+    };
+    let new = parse_with_env(
+        &with(
+            "danger_allow_zip = true",
+            "danger_allow_jwks_on_other_host = true",
+        ),
+        Path::new("/"),
+        &env,
+    )
+    .unwrap();
+    assert!(new.limits.is_zip_allowed);
+    assert!(new.upstreams[0].is_jwks_on_other_host_allowed);
+    assert!(new.warnings.is_empty(), "{:?}", new.warnings);
+
+    let old = parse_with_env(
+        &with("allow_zip = true", "allow_jwks_on_other_host = true"),
+        Path::new("/"),
+        &env,
+    )
+    .unwrap();
+    assert!(old.limits.is_zip_allowed);
+    assert!(old.upstreams[0].is_jwks_on_other_host_allowed);
+    assert_eq!(old.warnings.len(), 2, "{:?}", old.warnings);
+    assert!(
+        old.warnings[0].starts_with("limits.allow_zip is deprecated: rename it danger_allow_zip")
+    );
+    assert!(
+        old.warnings[1].contains(".allow_jwks_on_other_host is deprecated")
+            && old.warnings[1].starts_with("upstream[0]"),
+        "{:?}",
+        old.warnings
+    );
+
+    let both = problems_of(&with(
+        "allow_zip = true\ndanger_allow_zip = true",
+        "allow_jwks_on_other_host = true\ndanger_allow_jwks_on_other_host = true",
+    ));
+    assert!(both.iter().any(|p| p.key == "limits.allow_zip"), "{both:?}");
+    assert!(
+        both.iter()
+            .any(|p| p.key.ends_with(".allow_jwks_on_other_host")),
+        "{both:?}"
+    );
+}
