@@ -42,6 +42,28 @@ async fn assert_refused_like(app: &TestApp, token: &str, refusal: &Value, case: 
     );
 }
 
+/// `token`'s part `index` cut or cycled to each of `lengths`: every one refused like `refusal`.
+async fn assert_each_length_refused(
+    app: &TestApp,
+    token: &str,
+    index: usize,
+    lengths: impl IntoIterator<Item = usize>,
+    refusal: &Value,
+    case: &str,
+) {
+    let original = part(token, index);
+    let filler = if original.is_empty() {
+        vec![0x5a]
+    } else {
+        original
+    };
+    for len in lengths {
+        let resized: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+        let tampered = with_part(token, index, &resized);
+        assert_refused_like(app, &tampered, refusal, &format!("{case}, {len} bytes")).await;
+    }
+}
+
 fn jwe(app: &TestApp, recipient: &Value, alg: JweAlg, enc: JweEnc) -> String {
     let inner = app.id_token(json!("app"), json!({}));
     encrypt(&inner, recipient, alg, enc, &json!({})).unwrap()
@@ -55,19 +77,10 @@ async fn a_gcm_tag_shortened_to_any_length_from_0_to_15_bytes_is_refused() {
         let token = jwe(&app, &rsa, JweAlg::RsaOaep256, enc);
         assert_eq!(app.exchange("app", &token, &[]).await.status, 200, "{enc}");
         let refusal = uniform_refusal(&app, &token).await;
-        let tag = part(&token, 4);
-        assert_eq!(tag.len(), 16);
-        for len in 0..16 {
-            // A prefix of the right tag: what OpenSSL alone would accept.
-            let shortened = with_part(&token, 4, &tag[..len]);
-            assert_refused_like(
-                &app,
-                &shortened,
-                &refusal,
-                &format!("{enc}, {len}-byte tag"),
-            )
-            .await;
-        }
+        assert_eq!(part(&token, 4).len(), 16);
+        // Cut to each shorter length: a prefix of the right tag, which OpenSSL alone accepted.
+        let case = format!("{enc} tag");
+        assert_each_length_refused(&app, &token, 4, 0..16, &refusal, &case).await;
     }
 }
 
@@ -78,12 +91,9 @@ async fn an_iv_of_any_wrong_length_is_refused_for_each_enc() {
     for enc in JweEnc::ALL {
         let token = jwe(&app, &rsa, JweAlg::RsaOaep256, enc);
         let refusal = uniform_refusal(&app, &token).await;
-        let iv = part(&token, 2);
-        for len in (0..=32).filter(|&len| len != iv.len()) {
-            let resized: Vec<u8> = iv.iter().copied().cycle().take(len).collect();
-            let token = with_part(&token, 2, &resized);
-            assert_refused_like(&app, &token, &refusal, &format!("{enc}, {len}-byte IV")).await;
-        }
+        let right = part(&token, 2).len();
+        let lengths = (0..=32).filter(|&len| len != right);
+        assert_each_length_refused(&app, &token, 2, lengths, &refusal, &format!("{enc} IV")).await;
     }
 }
 
@@ -98,18 +108,10 @@ async fn a_cbc_ciphertext_that_is_not_whole_blocks_is_refused() {
     ] {
         let token = jwe(&app, &rsa, JweAlg::RsaOaep, enc);
         let refusal = uniform_refusal(&app, &token).await;
-        let ciphertext = part(&token, 3);
-        for len in [0, 1, 15, ciphertext.len() - 1, ciphertext.len() + 1] {
-            let resized: Vec<u8> = ciphertext.iter().copied().cycle().take(len).collect();
-            let token = with_part(&token, 3, &resized);
-            assert_refused_like(
-                &app,
-                &token,
-                &refusal,
-                &format!("{enc}, {len}-byte ciphertext"),
-            )
-            .await;
-        }
+        let whole = part(&token, 3).len();
+        let lengths = [0, 1, 15, whole - 1, whole + 1];
+        let case = format!("{enc} ciphertext");
+        assert_each_length_refused(&app, &token, 3, lengths, &refusal, &case).await;
     }
 }
 
@@ -128,30 +130,15 @@ async fn an_encrypted_key_of_a_short_or_odd_length_is_refused_for_each_alg() {
                 "{alg} {enc}"
             );
             let refusal = uniform_refusal(&app, &token).await;
-            let key = part(&token, 1);
-            let right = key.len();
+            let right = part(&token, 1).len();
             let lengths: Vec<usize> = if alg.is_rsa() {
                 vec![0, 1, 8, 24, 128, right - 1, right + 1, 2 * right]
             } else {
                 // AES-KW (RFC 3394) needs whole 64-bit blocks, at least three; ECDH-ES none.
                 (0..=80).filter(|&len| len != right).collect()
             };
-            let filler = if key.is_empty() {
-                vec![0x5a]
-            } else {
-                key.clone()
-            };
-            for len in lengths {
-                let resized: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
-                let token = with_part(&token, 1, &resized);
-                assert_refused_like(
-                    &app,
-                    &token,
-                    &refusal,
-                    &format!("{alg} {enc}, {len}-byte encrypted key"),
-                )
-                .await;
-            }
+            let case = format!("{alg} {enc} encrypted key");
+            assert_each_length_refused(&app, &token, 1, lengths, &refusal, &case).await;
         }
     }
 }
