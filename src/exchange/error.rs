@@ -93,6 +93,8 @@ impl ExchangeError {
             ExchangeError::Request(RequestError::UnsupportedGrantType(_)) => {
                 ErrorCode::UnsupportedGrantType
             }
+            ExchangeError::Request(RequestError::UnsupportedScope) => ErrorCode::InvalidScope,
+            ExchangeError::Request(RequestError::UnsupportedResource) => ErrorCode::InvalidTarget,
             ExchangeError::Request(_)
             | ExchangeError::BodyTooLarge(_)
             | ExchangeError::BodyTimeout(_)
@@ -112,6 +114,10 @@ impl ExchangeError {
         match self {
             ExchangeError::Request(RequestError::UnsupportedGrantType(_)) => {
                 "only token exchange is supported"
+            }
+            ExchangeError::Request(RequestError::UnsupportedScope) => "no scope is issued here",
+            ExchangeError::Request(RequestError::UnsupportedResource) => {
+                "no token is issued for a resource here; name the audience instead"
             }
             ExchangeError::Request(_) | ExchangeError::UnsupportedMediaType => {
                 "the request is missing a parameter or is malformed"

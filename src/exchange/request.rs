@@ -23,6 +23,12 @@ pub enum RequestError {
     UnsupportedTokenType { field: &'static str, value: String },
     #[error("parameter {0} is not supported by this deployment")]
     Unsupported(&'static str),
+    /// RFC 6749 §5.2 `invalid_scope`: no scope is issued here.
+    #[error("parameter scope is not supported by this deployment")]
+    UnsupportedScope,
+    /// RFC 8693 §2.2.2 `invalid_target`: no token is issued for a resource here.
+    #[error("parameter resource is not supported by this deployment")]
+    UnsupportedResource,
     #[error("the Authorization header is repeated")]
     RepeatedAuthorization,
     #[error("client_secret in the body and HTTP Basic together")]
@@ -112,7 +118,7 @@ pub struct ExchangeRequest {
 }
 
 /// RFC 8693 fields this deployment does not act on: refused, never silently ignored.
-const UNSUPPORTED: [&str; 4] = ["scope", "resource", "actor_token", "actor_token_type"];
+const UNSUPPORTED: [&str; 2] = ["actor_token", "actor_token_type"];
 
 impl ExchangeRequest {
     /// `is_grant_type_required`: form requests must carry `grant_type` (RFC 6749 §4); JSON ones may
@@ -126,6 +132,12 @@ impl ExchangeRequest {
             Some(other) => return Err(RequestError::UnsupportedGrantType(other.to_owned())),
             None if is_grant_type_required => return Err(RequestError::Missing("grant_type")),
             None => {}
+        }
+        if params.get("scope").is_some() {
+            return Err(RequestError::UnsupportedScope);
+        }
+        if params.get("resource").is_some() {
+            return Err(RequestError::UnsupportedResource);
         }
         if let Some(field) = UNSUPPORTED
             .into_iter()
@@ -205,7 +217,7 @@ mod tests {
         let params = RequestParams::from_form(form.as_bytes()).unwrap();
         assert!(matches!(
             ExchangeRequest::parse(&params, true),
-            Err(RequestError::Unsupported("scope"))
+            Err(RequestError::UnsupportedScope)
         ));
     }
 
