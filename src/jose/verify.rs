@@ -260,6 +260,39 @@ mod tests {
         serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(point) })
     }
 
+    /// RFC 8725 §3.1 with nothing else to lean on: a JWK that names no `alg` still verifies only
+    /// its own family, whatever the token's header says.
+    #[test]
+    fn a_key_without_alg_verifies_only_its_own_family() {
+        let rsa = VerificationKey::from_jwk(&serde_json::json!({
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode([0xc5u8; 256]),
+            "e": "AQAB",
+        }))
+        .unwrap()
+        .unwrap();
+        let p256 = VerificationKey::from_jwk(&serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        }))
+        .unwrap()
+        .unwrap();
+        for alg in JwsAlg::ALL {
+            assert_eq!(
+                rsa.can_verify(alg),
+                alg.key_kind() == KeyKind::Rsa,
+                "RSA key, {alg}"
+            );
+            assert_eq!(
+                p256.can_verify(alg),
+                alg == JwsAlg::ES256,
+                "P-256 key, {alg}"
+            );
+        }
+        assert!(!rsa.verify(JwsAlg::ES256, b"header.payload", "c2ln"));
+    }
+
     #[test]
     fn every_small_order_ed25519_encoding_is_refused_and_a_real_key_is_not() {
         for point in ED25519_SMALL_ORDER {
