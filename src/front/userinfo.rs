@@ -72,7 +72,7 @@ async fn claims_of(
         }
     };
     // A signed userinfo's registered claims are about that JWT, not the user.
-    for registered in ["iss", "aud", "exp", "iat", "nbf", "jti"] {
+    for registered in REGISTERED_CLAIMS {
         claims.remove(registered);
     }
     apply_rules(&front.upstream.config.rules, &mut claims)
@@ -105,7 +105,8 @@ const LOGIN_CLAIMS: [&str; 8] = [
     "azp",
 ];
 
-/// The registered claims of the signed answer, set by tokenbridge alone.
+/// The registered claims: the IdP's are about its JWT, not the user; the signed answer's are
+/// tokenbridge's alone.
 const REGISTERED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "iat", "nbf", "jti"];
 
 async fn answer(

@@ -1,6 +1,6 @@
 //! JWE content decryption (RFC 7518 §5) on aws-lc-rs, with every length checked first.
 //!
-//! josekit only recovers the content encryption key; this step is ours, because the checks that
+//! `decrypt` recovers the content encryption key; this step is ours, because the checks that
 //! keep it sound are the ones a general library leaves to its caller: GCM's tag is exactly 128 bits
 //! (OpenSSL accepts 1 to 16 bytes, so a one-byte tag is forged in 256 tries), and CBC-HMAC's tag is
 //! verified in constant time before a single block is decrypted, so padding can never be an oracle

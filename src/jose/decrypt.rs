@@ -18,8 +18,8 @@ use super::compact::JoseHeader;
 use super::content::SealedContent;
 use super::keys::{KeyError, public_jwk_members};
 
-/// One of tokenbridge's decryption keys, with a josekit decrypter per allowed key-management
-/// algorithm, each holding the key parsed once.
+/// One of tokenbridge's decryption keys, parsed once, with the way each allowed key-management
+/// algorithm recovers a content key with it.
 pub struct DecryptionKey {
     kid: String,
     kind: KeyKind,
@@ -216,17 +216,17 @@ impl DecryptionKey {
         header: &JweHeader,
     ) -> Option<Zeroizing<Vec<u8>>> {
         let unwrapper = self.unwrapper(alg)?;
-        let expected_key_len = match (alg, &self.rsa) {
-            (JweAlg::RsaOaep | JweAlg::RsaOaep256, Some(rsa)) => rsa.key_size_bytes(),
-            (JweAlg::RsaOaep | JweAlg::RsaOaep256, None) => return None,
+        let expected_key_len = match unwrapper {
+            Unwrapper::RsaOaep(_) => self.rsa.as_ref()?.key_size_bytes(),
             // Direct key agreement: RFC 7516 §5.1 step 5, the encrypted key is empty.
-            (JweAlg::EcdhEs, _) => 0,
+            Unwrapper::Agreement(None) => 0,
             // RFC 3394 §2.2.1: AES key wrap adds one 64-bit block to the wrapped key.
-            (JweAlg::EcdhEsA128Kw | JweAlg::EcdhEsA192Kw | JweAlg::EcdhEsA256Kw, _) => {
-                enc.key_len() + 8
-            }
+            Unwrapper::Agreement(Some(_)) => enc.key_len() + 8,
         };
         if encrypted_key.len() != expected_key_len {
+            return None;
+        }
+        if matches!(unwrapper, Unwrapper::Agreement(_)) && !self.is_epk_on_my_curve(header) {
             return None;
         }
         // Made whether or not it is needed, so success and failure cost the same.
@@ -245,22 +245,19 @@ impl DecryptionKey {
                 })
             }
             Unwrapper::Agreement(wrapping) => {
-                let agreement = self.agreement.as_ref()?;
-                if !self.is_epk_on_my_curve(header) {
-                    return None;
-                }
                 let kdf_target: &dyn JweContentEncryption = match wrapping {
                     Some(kdf) => *kdf,
                     None => josekit_enc(enc),
                 };
-                let derived = agreement
+                let derived = self
+                    .agreement
+                    .as_ref()?
                     .decrypt(None, kdf_target, header)
                     .ok()
                     .map(|key| Zeroizing::new(key.into_owned()));
-                match (derived, wrapping) {
-                    (derived, None) => derived,
-                    (Some(wrapping_key), Some(_)) => unwrap_aes_kw(&wrapping_key, encrypted_key),
-                    (None, Some(_)) => None,
+                match wrapping {
+                    None => derived,
+                    Some(_) => derived.and_then(|key| unwrap_aes_kw(&key, encrypted_key)),
                 }
             }
         };
@@ -376,10 +373,14 @@ pub fn decrypt_nested(
         .check_lengths(enc)
         .map_err(|_| JoseError::Undecryptable)?;
     // The decoded header again, as josekit's key agreement reads `epk`, `apu` and `apv` from it.
-    let agreement_header = if matches!(alg, JweAlg::RsaOaep | JweAlg::RsaOaep256) {
+    let agreement_header = if alg.is_rsa() {
         JweHeader::new()
     } else {
-        JweHeader::from_bytes(&parts.protected).map_err(|_| JoseError::Undecryptable)?
+        URL_SAFE_NO_PAD
+            .decode(parts.protected_b64)
+            .ok()
+            .and_then(|protected| JweHeader::from_bytes(&protected).ok())
+            .ok_or(JoseError::Undecryptable)?
     };
 
     let named = header.key_id().and_then(|kid| {
@@ -416,8 +417,8 @@ fn is_jwt_media_type(cty: &str) -> bool {
 /// The five parts of a compact JWE (RFC 7516 §7.1), decoded. `parse_compact` has already checked
 /// the size, the alphabet and the number of dots.
 struct CompactJwe<'a> {
+    /// Also the AAD; `parse_compact` has decoded it once already.
     protected_b64: &'a str,
-    protected: Vec<u8>,
     encrypted_key: Vec<u8>,
     iv: Vec<u8>,
     ciphertext: Vec<u8>,
@@ -444,7 +445,6 @@ impl<'a> CompactJwe<'a> {
         };
         Ok(CompactJwe {
             protected_b64,
-            protected: decode(protected_b64)?,
             encrypted_key: decode(key)?,
             iv: decode(iv)?,
             ciphertext: decode(ciphertext)?,
