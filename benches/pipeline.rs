@@ -100,7 +100,7 @@ impl World {
             .collect();
         let public: Vec<&Value> = idp_keys.iter().map(IdpKey::public_jwk).collect();
         let jwks: Map<String, Value> = serde_json::from_value(json!({ "keys": public })).unwrap();
-        let upstream = state.upstreams.by_issuer(IDP_ISSUER).unwrap();
+        let upstream = state.pipeline.upstreams.by_issuer(IDP_ISSUER).unwrap();
         upstream.keys.install_jwks(&jwks).unwrap();
 
         let clients = ISSUED_ALGS
@@ -142,7 +142,8 @@ impl World {
         };
         let recipient = self
             .state
-            .keys
+            .pipeline
+            .key_ring
             .decryption
             .iter()
             .find(|key| key.kind() == wanted)
@@ -170,7 +171,7 @@ impl World {
         let mut trace = Trace::default();
         match self
             .runtime
-            .block_on(exchange(&self.state, client, request, &mut trace))
+            .block_on(exchange(&self.state.pipeline, client, request, &mut trace))
         {
             Ok(_) => panic!("a tampered token was exchanged"),
             Err(err) => err.code().as_str(),
@@ -187,7 +188,7 @@ impl World {
         let client = &self.clients[&issued];
         let mut trace = Trace::default();
         self.runtime
-            .block_on(exchange(&self.state, client, request, &mut trace))
+            .block_on(exchange(&self.state.pipeline, client, request, &mut trace))
             .unwrap()
     }
 }
@@ -361,15 +362,15 @@ fn decryption_failure_timing(c: &mut Criterion, world: &World) {
     let stranger = IdpKey::generate(JwsAlg::RS256, "stranger").unwrap();
     let refuse = |token: &str| {
         let Ok(CompactToken::Jwe { header, token }) =
-            parse_compact(token, &world.state.compact_limits)
+            parse_compact(token, &world.state.pipeline.compact_limits)
         else {
             panic!("not a JWE");
         };
         let decrypted = decrypt_nested(
             token,
             &header,
-            &world.state.keys.decryption,
-            &world.state.content_encryption,
+            &world.state.pipeline.key_ring.decryption,
+            &world.state.pipeline.content_encryption,
             None,
         );
         assert!(decrypted.is_err(), "a tampered token decrypted");
@@ -464,7 +465,7 @@ fn public_key_operations(c: &mut Criterion, world: &World) {
     let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));
     let claims = claims_of(&issued.access_token);
     for alg in ISSUED_ALGS {
-        let signer = world.state.keys.signer(alg).unwrap();
+        let signer = world.state.pipeline.key_ring.signer(alg).unwrap();
         group.bench_function(format!("sign-{alg}"), |b| {
             b.iter(|| signer.sign_compact("JWT", black_box(&claims)).unwrap())
         });
@@ -529,7 +530,13 @@ fn runtime_overhead(c: &mut Criterion, world: &World) {
     });
     // The same round trip around the RS256 signature the pipeline sends there: compared with
     // `crypto/sign-RS256`, what a wake-up after ~0.25 ms of idling costs on this host.
-    let signer = world.state.keys.signer(JwsAlg::RS256).unwrap().clone();
+    let signer = world
+        .state
+        .pipeline
+        .key_ring
+        .signer(JwsAlg::RS256)
+        .unwrap()
+        .clone();
     let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));
     let claims = Arc::new(claims_of(&issued.access_token));
     group.bench_function("spawn_blocking-sign-RS256", |b| {

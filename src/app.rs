@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigErrors};
+use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::http;
-use crate::jose::compact::CompactLimits;
 use crate::keyring::KeyRing;
 use crate::state::AppState;
 use crate::upstream::{Fetcher, Upstreams};
@@ -71,7 +71,7 @@ impl App {
                 "danger_allow_zip is set: compressed JWEs are inflated (up to limits.max_inflated_bytes)"
             );
         }
-        for upstream in state.upstreams.all() {
+        for upstream in state.pipeline.upstreams.all() {
             if upstream.config.is_http_allowed {
                 tracing::warn!(upstream = %upstream.config.name, "danger_allow_http is set: this upstream's keys are fetched over plain HTTP");
             }
@@ -80,6 +80,7 @@ impl App {
             }
         }
         let refreshes = state
+            .pipeline
             .upstreams
             .all()
             .iter()
@@ -87,7 +88,7 @@ impl App {
         let initial: Vec<bool> = futures_util::future::join_all(refreshes)
             .await
             .into_iter()
-            .zip(state.upstreams.all())
+            .zip(state.pipeline.upstreams.all())
             .map(|(result, upstream)| match result {
                 Ok(_) => true,
                 Err(err) => {
@@ -97,6 +98,7 @@ impl App {
             })
             .collect();
         let refreshers = state
+            .pipeline
             .upstreams
             .all()
             .iter()
@@ -122,7 +124,7 @@ impl App {
             .listen(listener)
             .map_err(|source| StartError::Listen { addr, source })?
             .run();
-        tracing::info!(issuer = %state.issuer, port, "tokenbridge is listening");
+        tracing::info!(issuer = %state.pipeline.issuer, port, "tokenbridge is listening");
         Ok(App {
             server,
             port,
@@ -174,26 +176,23 @@ fn state_with_keys(
     let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?);
     let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
     let fronts = Fronts::new(&config.fronts, &config.issuer, &clients, &upstreams);
+    let pipeline = Pipeline::new(
+        config.issuer.clone(),
+        keys,
+        upstreams,
+        clock,
+        config.limits,
+        config.keys.content_encryption.clone(),
+    );
     Ok(AppState {
-        issuer: config.issuer.clone(),
+        pipeline: Arc::new(pipeline),
         discovery: http::well_known::discovery_document(
             &config.issuer,
             &config.signing_algs_in_use(),
         ),
-        keys,
-        upstreams,
         clients,
         failed_auth: FailedAuthLimiter::new(config.limits.failed_auth),
         fronts,
         forwarder: Forwarder::new()?,
-        clock,
-        limits: config.limits,
-        compact_limits: CompactLimits {
-            max_token_bytes: config.limits.max_token_bytes,
-            max_header_bytes: config.limits.max_header_bytes,
-            max_json_depth: config.limits.max_json_depth,
-            max_claims: config.limits.max_claims,
-        },
-        content_encryption: config.keys.content_encryption.clone(),
     })
 }

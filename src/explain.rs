@@ -46,7 +46,8 @@ pub async fn explain(
         .clients
         .by_id_unauthenticated(&request.client)
         .ok_or_else(|| ExplainError::UnknownClient(request.client.clone()))?;
-    for upstream in state.upstreams.all() {
+    let pipeline = &state.pipeline;
+    for upstream in pipeline.upstreams.all() {
         if !client.config.upstreams.contains(&upstream.config.name) {
             continue;
         }
@@ -88,7 +89,7 @@ pub async fn explain(
         requested_token_type: None,
     };
     let mut trace = Trace::explaining();
-    let outcome = decide(&state, &client, exchange_request, &mut trace).await;
+    let outcome = decide(pipeline, &client, exchange_request, &mut trace).await;
     if let Some((header, claims)) = &trace.received {
         writeln!(out, "nested JWS header: {header}")?;
         writeln!(out, "claims received:\n{}", pretty(claims))?;
@@ -119,7 +120,7 @@ pub async fn explain(
             writeln!(
                 out,
                 "result: refused; the caller would get {} {}",
-                err.status(),
+                crate::http::exchange_status(&err).as_u16(),
                 err.code().as_str()
             )?;
             Ok(false)

@@ -1,4 +1,5 @@
-//! Why an exchange was refused, precisely (for the log), and which RFC error the caller gets.
+//! Why an exchange was refused, precisely (for the log), and which RFC error code and fixed
+//! description the caller gets. The HTTP status is the edge's (`http::error`).
 
 use crate::clients::{AuthError, RateLimited};
 use crate::jose::JoseError;
@@ -34,6 +35,8 @@ pub enum TokenError {
     NotYetValid { nbf: i64, now: i64 },
     #[error("issued in the future at {iat}, now {now}")]
     IssuedInFuture { iat: i64, now: i64 },
+    #[error("sent as an ID token, but it is an access token ({0})")]
+    NotAnIdToken(&'static str),
     #[error("no lifetime left to issue")]
     NoLifetimeLeft,
     #[error(transparent)]
@@ -48,14 +51,6 @@ pub enum TokenError {
 pub enum ExchangeError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("request body larger than {0} bytes")]
-    BodyTooLarge(usize),
-    #[error("the request body did not arrive within {0:?} (limits.body_read_timeout)")]
-    BodyTimeout(std::time::Duration),
-    #[error("unsupported content type")]
-    UnsupportedMediaType,
-    #[error("method not allowed")]
-    MethodNotAllowed,
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
@@ -95,12 +90,7 @@ impl ExchangeError {
             }
             ExchangeError::Request(RequestError::UnsupportedScope) => ErrorCode::InvalidScope,
             ExchangeError::Request(RequestError::UnsupportedResource) => ErrorCode::InvalidTarget,
-            ExchangeError::Request(_)
-            | ExchangeError::BodyTooLarge(_)
-            | ExchangeError::BodyTimeout(_)
-            | ExchangeError::UnsupportedMediaType
-            | ExchangeError::MethodNotAllowed
-            | ExchangeError::Token(_) => ErrorCode::InvalidRequest,
+            ExchangeError::Request(_) | ExchangeError::Token(_) => ErrorCode::InvalidRequest,
             ExchangeError::Auth(_) => ErrorCode::InvalidClient,
             ExchangeError::RateLimited(_) => ErrorCode::SlowDown,
             ExchangeError::Audience(_) => ErrorCode::InvalidTarget,
@@ -119,17 +109,10 @@ impl ExchangeError {
             ExchangeError::Request(RequestError::UnsupportedResource) => {
                 "no token is issued for a resource here; name the audience instead"
             }
-            ExchangeError::Request(_) | ExchangeError::UnsupportedMediaType => {
-                "the request is missing a parameter or is malformed"
-            }
-            ExchangeError::MethodNotAllowed => {
-                "the method is not allowed here: see the Allow header"
-            }
-            ExchangeError::BodyTooLarge(_)
-            | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
+            ExchangeError::Request(_) => "the request is missing a parameter or is malformed",
+            ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
                 "the request is too large"
             }
-            ExchangeError::BodyTimeout(_) => "the request body did not arrive in time",
             ExchangeError::Token(_) => "the subject token was refused",
             ExchangeError::Auth(_) => "client authentication failed",
             ExchangeError::RateLimited(_) => "too many requests; retry later",
@@ -138,32 +121,6 @@ impl ExchangeError {
                 "the identity provider's keys are unavailable; retry later"
             }
             ExchangeError::Internal(_) => "the token could not be issued",
-        }
-    }
-
-    pub fn status(&self) -> u16 {
-        match self {
-            ExchangeError::BodyTooLarge(_)
-            | ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => 413,
-            ExchangeError::Auth(_) => 401,
-            ExchangeError::MethodNotAllowed => 405,
-            // RFC 9110 §15.5.9: the server would not wait any longer for the request.
-            ExchangeError::BodyTimeout(_) => 408,
-            ExchangeError::RateLimited(_) => 429,
-            ExchangeError::KeysUnavailable(_) => 503,
-            ExchangeError::Internal(_) => 500,
-            ExchangeError::Request(_)
-            | ExchangeError::UnsupportedMediaType
-            | ExchangeError::Token(_)
-            | ExchangeError::Audience(_) => 400,
-        }
-    }
-
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            ExchangeError::RateLimited(limited) => Some(limited.retry_after_secs),
-            ExchangeError::KeysUnavailable(_) => Some(5),
-            _ => None,
         }
     }
 }

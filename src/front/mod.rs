@@ -5,6 +5,7 @@
 
 mod discovery;
 mod forward;
+mod outcome;
 mod token;
 mod userinfo;
 
@@ -16,13 +17,12 @@ use url::Url;
 
 pub use discovery::front_discovery;
 pub use forward::{Forwarded, Forwarder};
-pub use token::FrontAnswer;
+pub use outcome::{FrontOutcome, FrontRefusal};
 pub use token::token;
 pub use userinfo::userinfo;
 
 use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;
-use crate::state::AppState;
 use crate::upstream::{FetchError, Upstream, Upstreams};
 
 /// One front, wired to its client and upstream.
@@ -67,10 +67,6 @@ impl Fronts {
     pub fn get(&self, client: &str) -> Option<&Arc<Front>> {
         self.by_client.get(client)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_client.is_empty()
-    }
 }
 
 /// Why a front couldn't serve: the IdP is unreachable, slow, answered 5xx, or its discovery lacks
@@ -95,21 +91,22 @@ pub struct RelyingPartyRequest<'a> {
 }
 
 impl Front {
-    /// Forwards to the IdP endpoint `name` from its discovery. The IdP failing the front
-    /// (unreachable, slow, a 5xx, a redirect, which is never followed) is the relying party's
-    /// `temporarily_unavailable`; any other answer is the caller's to pass on or to use.
+    /// Forwards to the IdP endpoint `name` from its discovery, reading at most `max_bytes` of
+    /// the answer. The IdP failing the front (unreachable, slow, a 5xx, a redirect, which is
+    /// never followed) is the relying party's `temporarily_unavailable`; any other answer is the
+    /// caller's to pass on or to use.
     pub async fn forward(
         &self,
-        state: &AppState,
+        forwarder: &Forwarder,
+        max_bytes: usize,
         name: &'static str,
         request: RelyingPartyRequest<'_>,
-    ) -> Result<Forwarded, FrontAnswer> {
+    ) -> Result<Forwarded, FrontRefusal> {
         let endpoint = self
             .idp_endpoint(name)
             .await
-            .map_err(|err| FrontAnswer::unavailable(self, &err))?;
-        let forwarded = state
-            .forwarder
+            .map_err(|err| self.unavailable(&err))?;
+        let forwarded = forwarder
             .send(forward::Outgoing {
                 url: &endpoint,
                 is_post: request.is_post,
@@ -117,17 +114,20 @@ impl Front {
                 content_type: request.content_type,
                 authorization: request.authorization,
                 timeout: self.upstream.config.fetch_timeout,
-                max_bytes: state.limits.max_body_bytes,
+                max_bytes,
             })
             .await
-            .map_err(|err| FrontAnswer::unavailable(self, &err.into()))?;
+            .map_err(|err| self.unavailable(&err.into()))?;
         if forwarded.status >= 500 || (300..400).contains(&forwarded.status) {
-            return Err(FrontAnswer::unavailable(
-                self,
-                &FrontError::ServerError(forwarded.status),
-            ));
+            return Err(self.unavailable(&FrontError::ServerError(forwarded.status)));
         }
         Ok(forwarded)
+    }
+
+    /// Logs why the IdP couldn't serve this front; the relying party learns only that.
+    pub fn unavailable(&self, err: &FrontError) -> FrontRefusal {
+        tracing::warn!(front = %self.config.client, error = %err, "the IdP could not serve the front");
+        FrontRefusal::IdpUnavailable
     }
 
     /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows

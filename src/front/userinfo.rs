@@ -7,21 +7,24 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::token::FrontAnswer;
-use super::{Front, RelyingPartyRequest};
-use crate::exchange::{ExchangeError, open_upstream_jwt, sign};
+use super::{Forwarder, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
+use crate::exchange::{ExchangeError, Pipeline, TokenError, open_upstream_jwt, sign};
 use crate::policy::rules::apply_rules;
-use crate::state::AppState;
 
 pub async fn userinfo(
-    state: &Arc<AppState>,
+    pipeline: &Arc<Pipeline>,
+    forwarder: &Forwarder,
     front: &Front,
     request: RelyingPartyRequest<'_>,
-) -> FrontAnswer {
-    let forwarded = match front.forward(state, "userinfo_endpoint", request).await {
+) -> FrontOutcome {
+    let max_bytes = pipeline.limits.max_body_bytes;
+    let forwarded = match front
+        .forward(forwarder, max_bytes, "userinfo_endpoint", request)
+        .await
+    {
         Ok(forwarded) if forwarded.status == 200 => forwarded,
-        Ok(forwarded) => return FrontAnswer::passed_on(forwarded),
-        Err(answer) => return answer,
+        Ok(forwarded) => return FrontOutcome::PassedOn(forwarded),
+        Err(refusal) => return FrontOutcome::Refused(refusal),
     };
     let is_jwt = forwarded
         .content_type
@@ -31,21 +34,17 @@ pub async fn userinfo(
                 .to_ascii_lowercase()
                 .starts_with("application/jwt")
         });
-    match claims_of(state, front, is_jwt, forwarded.body).await {
-        Ok(claims) => answer(state, front, claims).await,
+    match claims_of(pipeline, front, is_jwt, forwarded.body).await {
+        Ok(claims) => answer(pipeline, front, claims).await,
         Err(err) => {
             tracing::info!(front = %front.config.client, reason = %err, "the IdP's userinfo was refused");
-            FrontAnswer::error(
-                502,
-                "server_error",
-                "the identity provider's userinfo was refused",
-            )
+            FrontOutcome::Refused(FrontRefusal::UserinfoRefused)
         }
     }
 }
 
 async fn claims_of(
-    state: &Arc<AppState>,
+    pipeline: &Arc<Pipeline>,
     front: &Front,
     is_jwt: bool,
     body: Vec<u8>,
@@ -54,12 +53,8 @@ async fn claims_of(
         let token = String::from_utf8(body)
             .map_err(|_| ExchangeError::Internal("userinfo JWT is not text".into()))?;
         let (upstream, claims) =
-            open_upstream_jwt(state, &front.client, token.trim().to_owned()).await?;
-        if upstream.config.name != front.upstream.config.name {
-            return Err(ExchangeError::Internal(
-                "userinfo JWT from another upstream".into(),
-            ));
-        }
+            open_upstream_jwt(pipeline, &front.client, token.trim().to_owned()).await?;
+        front.check_own_upstream(&upstream.config.name)?;
         claims
     } else {
         match serde_json::from_slice(&body) {
@@ -75,10 +70,8 @@ async fn claims_of(
     for registered in REGISTERED_CLAIMS {
         claims.remove(registered);
     }
-    apply_rules(&front.upstream.config.rules, &mut claims)
-        .map_err(crate::exchange::TokenError::from)?;
-    apply_rules(&front.client.config.rules, &mut claims)
-        .map_err(crate::exchange::TokenError::from)?;
+    apply_rules(&front.upstream.config.rules, &mut claims).map_err(TokenError::from)?;
+    apply_rules(&front.client.config.rules, &mut claims).map_err(TokenError::from)?;
     Ok(claims)
 }
 
@@ -110,12 +103,12 @@ const LOGIN_CLAIMS: [&str; 8] = [
 const REGISTERED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "iat", "nbf", "jti"];
 
 async fn answer(
-    state: &Arc<AppState>,
+    pipeline: &Pipeline,
     front: &Front,
     mut claims: Map<String, Value>,
-) -> FrontAnswer {
+) -> FrontOutcome {
     if !front.config.is_userinfo_jwt {
-        return FrontAnswer::json(200, &Value::Object(claims));
+        return FrontOutcome::Json(claims);
     }
     // After the claim rules ran, so that no rule can put a login claim or a lifetime back.
     for name in LOGIN_CLAIMS.iter().chain(&REGISTERED_CLAIMS) {
@@ -127,20 +120,22 @@ async fn answer(
         claims.insert("aud".into(), json!(audience));
     }
     // Without exp, validators accept a signed answer as a token for that audience forever.
-    let now = state.clock.now();
+    let now = pipeline.clock.now();
     let ttl = i64::try_from(front.config.userinfo_ttl.as_secs()).unwrap_or(i64::MAX);
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now.saturating_add(ttl)));
-    match sign(state, front.client.config.signing_alg, USERINFO_TYP, claims).await {
-        Ok(jwt) => FrontAnswer {
-            status: 200,
-            content_type: "application/jwt".into(),
-            www_authenticate: None,
-            body: jwt.into_bytes(),
-        },
+    match sign(
+        pipeline,
+        front.client.config.signing_alg,
+        USERINFO_TYP,
+        claims,
+    )
+    .await
+    {
+        Ok(jwt) => FrontOutcome::SignedUserinfo(jwt),
         Err(err) => {
             tracing::error!(front = %front.config.client, error = %err, "signing userinfo failed");
-            FrontAnswer::error(500, "server_error", "the userinfo could not be signed")
+            FrontOutcome::Refused(FrontRefusal::UserinfoNotSigned)
         }
     }
 }

@@ -4,8 +4,9 @@ use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
+use super::EdgeError;
 use crate::config::Limits;
-use crate::exchange::{ExchangeError, RequestError};
+use crate::exchange::RequestError;
 
 /// Reads at most `limits.max_body_bytes`, all of it within `limits.body_read_timeout`. A larger
 /// declared or actual body is refused before it is held; one that trickles in is cut off, since
@@ -15,7 +16,7 @@ pub async fn read_body(
     request: &HttpRequest,
     payload: web::Payload,
     limits: &Limits,
-) -> Result<Vec<u8>, ExchangeError> {
+) -> Result<Vec<u8>, EdgeError> {
     let limit = limits.max_body_bytes;
     let declared = request
         .headers()
@@ -23,19 +24,19 @@ pub async fn read_body(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ExchangeError::BodyTooLarge(limit));
+        return Err(EdgeError::BodyTooLarge(limit));
     }
     tokio::time::timeout(limits.body_read_timeout, read_capped(payload, limit))
         .await
-        .map_err(|_| ExchangeError::BodyTimeout(limits.body_read_timeout))?
+        .map_err(|_| EdgeError::BodyTimeout(limits.body_read_timeout))?
 }
 
-async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ExchangeError> {
+async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, EdgeError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| RequestError::Malformed("request body"))?;
         if body.len() + chunk.len() > limit {
-            return Err(ExchangeError::BodyTooLarge(limit));
+            return Err(EdgeError::BodyTooLarge(limit));
         }
         body.extend_from_slice(&chunk);
     }

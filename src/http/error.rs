@@ -1,18 +1,153 @@
-//! The one renderer of refusals: RFC 6749 §5.2 JSON with a fixed description per kind.
+//! The edge's errors and the one renderer of every error body: RFC 6749 §5.2 JSON, a fixed
+//! description per kind, the status and headers HTTP needs. Nothing else writes an error body.
 
-use actix_web::HttpResponse;
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{
+    ALLOW, CACHE_CONTROL, HeaderValue, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
-use crate::exchange::ExchangeError;
+use crate::clients::{AuthError, RateLimited};
+use crate::exchange::{ExchangeError, RequestError, TokenError};
+use crate::front::FrontRefusal;
+use crate::jose::JoseError;
+use crate::oauth::ErrorCode;
 
-pub fn render_error(err: &ExchangeError) -> HttpResponse {
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+/// How long a caller should wait when the IdP's keys are unavailable: about one refetch.
+const KEYS_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Every refusal the HTTP edge answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    #[error("front refused: {0:?}")]
+    Front(FrontRefusal),
+    #[error("request body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("the request body did not arrive within {0:?} (limits.body_read_timeout)")]
+    BodyTimeout(Duration),
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// The methods the path takes, for `Allow` (RFC 9110 §15.5.6).
+    #[error("method not allowed (allowed: {0})")]
+    MethodNotAllowed(&'static str),
+    #[error("no such front")]
+    NoSuchFront,
+    #[error("no RSA encryption key is configured")]
+    NoEncryptionCertificate,
+}
+
+impl From<RequestError> for EdgeError {
+    fn from(err: RequestError) -> Self {
+        EdgeError::Exchange(err.into())
+    }
+}
+
+impl From<AuthError> for EdgeError {
+    fn from(err: AuthError) -> Self {
+        EdgeError::Exchange(err.into())
+    }
+}
+
+impl From<RateLimited> for EdgeError {
+    fn from(err: RateLimited) -> Self {
+        EdgeError::Exchange(err.into())
+    }
+}
+
+impl EdgeError {
+    /// The RFC 6749 §5.2 code the caller gets.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EdgeError::Exchange(err) => err.code(),
+            EdgeError::Front(refusal) => refusal.code(),
+            EdgeError::BodyTooLarge(_)
+            | EdgeError::BodyTimeout(_)
+            | EdgeError::UnsupportedMediaType
+            | EdgeError::MethodNotAllowed(_)
+            | EdgeError::NoSuchFront
+            | EdgeError::NoEncryptionCertificate => ErrorCode::InvalidRequest,
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self {
+            EdgeError::Exchange(err) => err.public_description(),
+            EdgeError::Front(refusal) => refusal.description(),
+            EdgeError::BodyTooLarge(_) => "the request is too large",
+            EdgeError::BodyTimeout(_) => "the request body did not arrive in time",
+            EdgeError::UnsupportedMediaType => "the request is missing a parameter or is malformed",
+            EdgeError::MethodNotAllowed(_) => {
+                "the method is not allowed here: see the Allow header"
+            }
+            EdgeError::NoSuchFront => "no such front",
+            EdgeError::NoEncryptionCertificate => "no RSA encryption key is configured",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            EdgeError::Exchange(err) => exchange_status(err),
+            EdgeError::Front(refusal) => front_status(*refusal),
+            EdgeError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            // RFC 9110 §15.5.9: the server would not wait any longer for the request.
+            EdgeError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            EdgeError::UnsupportedMediaType => StatusCode::BAD_REQUEST,
+            EdgeError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            EdgeError::NoSuchFront | EdgeError::NoEncryptionCertificate => StatusCode::NOT_FOUND,
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            EdgeError::Exchange(ExchangeError::RateLimited(limited)) => {
+                Some(limited.retry_after_secs)
+            }
+            EdgeError::Exchange(ExchangeError::KeysUnavailable(_)) => {
+                Some(KEYS_UNAVAILABLE_RETRY_AFTER_SECS)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The status an exchange refusal is answered with (also what `explain` reports).
+pub fn exchange_status(err: &ExchangeError) -> StatusCode {
+    match err {
+        ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        ExchangeError::Auth(_) => StatusCode::UNAUTHORIZED,
+        ExchangeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        ExchangeError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ExchangeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ExchangeError::Request(_) | ExchangeError::Token(_) | ExchangeError::Audience(_) => {
+            StatusCode::BAD_REQUEST
+        }
+    }
+}
+
+fn front_status(refusal: FrontRefusal) -> StatusCode {
+    match refusal {
+        FrontRefusal::UnsupportedGrantType | FrontRefusal::TokensRefused => StatusCode::BAD_REQUEST,
+        FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        // The IdP answered, but with something that can't be vouched for: a bad gateway.
+        FrontRefusal::UserinfoRefused => StatusCode::BAD_GATEWAY,
+        FrontRefusal::UserinfoNotSigned => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The one renderer of refusals.
+pub fn render_error(err: &EdgeError) -> HttpResponse {
+    let status = err.status();
     let mut response = HttpResponse::build(status);
-    response
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((PRAGMA, "no-cache"));
+    no_store(&mut response);
     if status == StatusCode::UNAUTHORIZED {
         // RFC 6749 §5.2: a 401 names the scheme the client should authenticate with.
         response.insert_header((WWW_AUTHENTICATE, "Basic realm=\"tokenbridge\""));
@@ -25,8 +160,19 @@ pub fn render_error(err: &ExchangeError) -> HttpResponse {
     if let Some(seconds) = err.retry_after_secs() {
         response.insert_header((RETRY_AFTER, seconds.to_string()));
     }
+    if let EdgeError::MethodNotAllowed(allow) = err {
+        response.insert_header((ALLOW, HeaderValue::from_static(allow)));
+    }
     response.json(json!({
         "error": err.code().as_str(),
-        "error_description": err.public_description(),
+        "error_description": err.description(),
     }))
+}
+
+/// Marks an answer that carries tokens, secrets or a refusal as never to be stored
+/// (RFC 6749 §5.1, and `Pragma` for HTTP/1.0 caches).
+pub fn no_store(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
+    response
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
 }

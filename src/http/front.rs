@@ -1,32 +1,29 @@
 //! The OIDC front's routes: `{issuer}/front/{client}/…`. Thin: find the front, read the bounded
-//! body, hand over to `front`, render its answer.
+//! body, hand over to `front`, render its outcome.
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use std::sync::Arc;
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, WWW_AUTHENTICATE};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::body::read_body;
 use super::credentials::single_authorization;
-use super::error::render_error;
-use crate::exchange::ExchangeError;
-use crate::front::{self, Front, FrontAnswer, RelyingPartyRequest};
+use super::error::{EdgeError, no_store, render_error};
+use crate::front::{self, Front, FrontOutcome, RelyingPartyRequest};
 use crate::state::AppState;
 
-/// The front for `client`, or None: the handlers answer 404.
-fn find(state: &AppState, client: &str) -> Option<std::sync::Arc<Front>> {
-    state.fronts.get(client).cloned()
+/// The front for `client`. A missing one is a refusal like any other: never cached, so a front
+/// configured later is not hidden behind a stored 404.
+fn find(state: &AppState, client: &str) -> Result<Arc<Front>, EdgeError> {
+    state
+        .fronts
+        .get(client)
+        .cloned()
+        .ok_or(EdgeError::NoSuchFront)
 }
 
-/// Never cached: a front configured later must not be hidden behind a stored 404 (the README
-/// promises `no-store` for the token and userinfo endpoints).
-fn no_such_front() -> HttpResponse {
-    HttpResponse::NotFound()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((PRAGMA, "no-cache"))
-        .content_type("application/json")
-        .body(r#"{"error":"invalid_request","error_description":"no such front"}"#)
-}
-
-fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> Option<&str> {
+fn header(request: &HttpRequest, name: HeaderName) -> Option<&str> {
     request
         .headers()
         .get(name)
@@ -35,35 +32,51 @@ fn header(request: &HttpRequest, name: actix_web::http::header::HeaderName) -> O
 
 /// The relying party's `Authorization`, to forward to the IdP; two are refused before anything
 /// is forwarded (the IdP would see only one of them).
-fn forwarded_authorization(request: &HttpRequest) -> Result<Option<&str>, ExchangeError> {
+fn forwarded_authorization(request: &HttpRequest) -> Result<Option<&str>, EdgeError> {
     Ok(single_authorization(request)?.and_then(|value| value.to_str().ok()))
 }
 
-fn render(answer: FrontAnswer) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(answer.status)
-        .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
-    let mut response = HttpResponse::build(status);
-    response
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((PRAGMA, "no-cache"));
-    if let Some(challenge) = answer.www_authenticate {
-        response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+fn render(outcome: FrontOutcome) -> HttpResponse {
+    match outcome {
+        FrontOutcome::PassedOn(forwarded) => {
+            let status = StatusCode::from_u16(forwarded.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut response = HttpResponse::build(status);
+            no_store(&mut response);
+            if let Some(challenge) = forwarded.www_authenticate {
+                response.insert_header((WWW_AUTHENTICATE, challenge));
+            }
+            response
+                .content_type(
+                    forwarded
+                        .content_type
+                        .unwrap_or_else(|| "application/json".into()),
+                )
+                .body(forwarded.body)
+        }
+        FrontOutcome::Json(object) => no_store(&mut HttpResponse::Ok()).json(object),
+        FrontOutcome::SignedUserinfo(jwt) => no_store(&mut HttpResponse::Ok())
+            .content_type("application/jwt")
+            .body(jwt),
+        FrontOutcome::Refused(refusal) => render_error(&EdgeError::Front(refusal)),
     }
-    response.content_type(answer.content_type).body(answer.body)
 }
 
 pub async fn discovery(state: web::Data<AppState>, client: web::Path<String>) -> HttpResponse {
-    let Some(front) = find(&state, &client) else {
-        return no_such_front();
+    let front = match find(&state, &client) {
+        Ok(front) => front,
+        Err(err) => return render_error(&err),
     };
-    match front::front_discovery(&front, &state.issuer).await {
+    match front::front_discovery(&front, &state.pipeline.issuer).await {
         Ok(document) => HttpResponse::Ok()
             .insert_header((
                 CACHE_CONTROL,
-                format!("public, max-age={}", state.limits.jwks_max_age.as_secs()),
+                format!(
+                    "public, max-age={}",
+                    state.pipeline.limits.jwks_max_age.as_secs()
+                ),
             ))
             .json(document),
-        Err(err) => render(FrontAnswer::unavailable(&front, &err)),
+        Err(err) => render_error(&EdgeError::Front(front.unavailable(&err))),
     }
 }
 
@@ -73,19 +86,29 @@ pub async fn token(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let Some(front) = find(&state, &client) else {
-        return no_such_front();
-    };
-    let authorization = match forwarded_authorization(&request) {
-        Ok(authorization) => authorization,
-        Err(err) => return render_error(&err),
-    };
-    let body = match read_body(&request, payload, &state.limits).await {
-        Ok(body) => body,
-        Err(err) => return render_error(&err),
-    };
-    let state = state.into_inner();
-    render(front::token(&state, &front, body, authorization).await)
+    match token_outcome(&state, &client, &request, payload).await {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
+async fn token_outcome(
+    state: &AppState,
+    client: &str,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<FrontOutcome, EdgeError> {
+    let front = find(state, client)?;
+    let authorization = forwarded_authorization(request)?;
+    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    Ok(front::token(
+        &state.pipeline,
+        &state.forwarder,
+        &front,
+        body,
+        authorization,
+    )
+    .await)
 }
 
 pub async fn userinfo(
@@ -94,23 +117,32 @@ pub async fn userinfo(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let Some(front) = find(&state, &client) else {
-        return no_such_front();
-    };
-    let authorization = match forwarded_authorization(&request) {
-        Ok(authorization) => authorization,
-        Err(err) => return render_error(&err),
-    };
-    let body = match read_body(&request, payload, &state.limits).await {
-        Ok(body) => body,
-        Err(err) => return render_error(&err),
-    };
-    let state = state.into_inner();
-    let request = RelyingPartyRequest {
-        is_post: request.method() == actix_web::http::Method::POST,
+    match userinfo_outcome(&state, &client, &request, payload).await {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
+async fn userinfo_outcome(
+    state: &AppState,
+    client: &str,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<FrontOutcome, EdgeError> {
+    let front = find(state, client)?;
+    let authorization = forwarded_authorization(request)?;
+    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    let relying_party_request = RelyingPartyRequest {
+        is_post: request.method() == Method::POST,
         body,
-        content_type: header(&request, CONTENT_TYPE),
+        content_type: header(request, CONTENT_TYPE),
         authorization,
     };
-    render(front::userinfo(&state, &front, request).await)
+    Ok(front::userinfo(
+        &state.pipeline,
+        &state.forwarder,
+        &front,
+        relying_party_request,
+    )
+    .await)
 }

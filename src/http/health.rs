@@ -1,23 +1,21 @@
 //! Liveness and readiness.
 
-use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::error::no_store;
 use crate::state::AppState;
 
 /// 200 while the process serves.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(json!({"status": "ok"}))
+    no_store(&mut HttpResponse::Ok()).json(json!({"status": "ok"}))
 }
 
 /// 200 only when every upstream has usable verification keys (our own keys are loaded before the
 /// server starts at all); otherwise 503 saying which upstream is not ready and why.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut upstreams = Map::new();
-    for status in state.upstreams.statuses() {
+    for status in state.pipeline.upstreams.statuses() {
         let mut entry = Map::new();
         entry.insert("ready".into(), Value::Bool(status.key_count > 0));
         entry.insert("keys".into(), status.key_count.into());
@@ -26,7 +24,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         upstreams.insert(status.name, Value::Object(entry));
     }
-    let is_ready = state.upstreams.is_ready();
+    let is_ready = state.pipeline.upstreams.is_ready();
     let body =
         json!({"status": if is_ready { "ready" } else { "not_ready" }, "upstreams": upstreams});
     let mut response = if is_ready {
@@ -34,7 +32,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable()
     };
-    response
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(body)
+    no_store(&mut response).json(body)
 }

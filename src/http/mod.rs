@@ -10,9 +10,7 @@ pub mod well_known;
 
 use actix_web::{HttpResponse, web};
 
-pub use error::render_error;
-
-use crate::exchange::ExchangeError;
+pub use error::{EdgeError, exchange_status, no_store, render_error};
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -54,10 +52,5 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 }
 
 async fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    let mut response = render_error(&ExchangeError::MethodNotAllowed);
-    response.headers_mut().insert(
-        actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_static(allow),
-    );
-    response
+    render_error(&EdgeError::MethodNotAllowed(allow))
 }

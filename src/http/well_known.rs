@@ -4,6 +4,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use super::error::{EdgeError, render_error};
 use crate::jose::alg::JwsAlg;
 use crate::oauth::GRANT_TYPE_TOKEN_EXCHANGE;
 use crate::state::AppState;
@@ -32,7 +33,10 @@ fn cacheable(state: &AppState, content_type: &'static str, body: String) -> Http
         .insert_header((CONTENT_TYPE, content_type))
         .insert_header((
             CACHE_CONTROL,
-            format!("public, max-age={}", state.limits.jwks_max_age.as_secs()),
+            format!(
+                "public, max-age={}",
+                state.pipeline.limits.jwks_max_age.as_secs()
+            ),
         ))
         .body(body)
 }
@@ -41,7 +45,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
-        state.keys.signing_jwks.clone(),
+        state.pipeline.key_ring.signing_jwks.clone(),
     )
 }
 
@@ -49,16 +53,14 @@ pub async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
-        state.keys.encryption_jwks.clone(),
+        state.pipeline.key_ring.encryption_jwks.clone(),
     )
 }
 
 pub async fn encryption_certificate(state: web::Data<AppState>) -> HttpResponse {
-    match &state.keys.encryption_certificate {
+    match &state.pipeline.key_ring.encryption_certificate {
         Some(pem) => cacheable(&state, "application/x-pem-file", pem.clone()),
-        None => HttpResponse::NotFound()
-            .content_type("application/json")
-            .body(r#"{"error":"not_found","error_description":"no RSA encryption key is configured"}"#),
+        None => render_error(&EdgeError::NoEncryptionCertificate),
     }
 }
 

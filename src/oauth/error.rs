@@ -7,6 +7,7 @@ use serde::Serialize;
 pub enum ErrorCode {
     InvalidRequest,
     InvalidClient,
+    InvalidGrant,
     UnsupportedGrantType,
     InvalidTarget,
     InvalidScope,
@@ -20,6 +21,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidScope => "invalid_scope",

@@ -1,0 +1,64 @@
+//! What a front answers the relying party, as values: `http` renders them (errors through the
+//! one error renderer).
+
+use serde_json::{Map, Value};
+
+use super::Forwarded;
+use crate::oauth::ErrorCode;
+
+#[derive(Debug)]
+pub enum FrontOutcome {
+    /// The IdP's answer, unchanged in status, body and challenge.
+    PassedOn(Forwarded),
+    /// A JSON object the front made: normalised tokens, or userinfo claims.
+    Json(Map<String, Value>),
+    /// A userinfo answer signed by tokenbridge (`application/jwt`).
+    SignedUserinfo(String),
+    Refused(FrontRefusal),
+}
+
+/// Why a front refuses; the precise reason has been logged where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontRefusal {
+    /// A grant other than `authorization_code` and `refresh_token`.
+    UnsupportedGrantType,
+    /// The IdP is unreachable, slow, answered 5xx or a redirect, or lacks the endpoint.
+    IdpUnavailable,
+    /// The IdP's keys can't be fetched, so its tokens can't be verified now.
+    IdpKeysUnavailable,
+    /// The grant was good at the IdP, but the tokens it returned can't be vouched for.
+    TokensRefused,
+    /// The IdP's userinfo answer can't be verified or shaped.
+    UserinfoRefused,
+    /// Signing the userinfo answer failed.
+    UserinfoNotSigned,
+}
+
+impl FrontRefusal {
+    pub fn code(self) -> ErrorCode {
+        match self {
+            FrontRefusal::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable => {
+                ErrorCode::TemporarilyUnavailable
+            }
+            FrontRefusal::TokensRefused => ErrorCode::InvalidGrant,
+            FrontRefusal::UserinfoRefused | FrontRefusal::UserinfoNotSigned => {
+                ErrorCode::ServerError
+            }
+        }
+    }
+
+    /// The description the relying party sees: fixed per kind, never the precise reason.
+    pub fn description(self) -> &'static str {
+        match self {
+            FrontRefusal::UnsupportedGrantType => "only authorization_code and refresh_token",
+            FrontRefusal::IdpUnavailable => "the identity provider is unavailable; retry later",
+            FrontRefusal::IdpKeysUnavailable => {
+                "the identity provider's keys are unavailable; retry later"
+            }
+            FrontRefusal::TokensRefused => "the identity provider's tokens were refused",
+            FrontRefusal::UserinfoRefused => "the identity provider's userinfo was refused",
+            FrontRefusal::UserinfoNotSigned => "the userinfo could not be signed",
+        }
+    }
+}
