@@ -118,14 +118,7 @@ pub async fn decide_as(
     let jti = fresh_jti()?;
     trace.jti = Some(jti.clone());
     let mut subject_claims = verified.signed.claims;
-    for rules in [&upstream.config.rules, &client.config.rules] {
-        let fired = apply_rules(rules, &mut subject_claims).map_err(TokenError::from)?;
-        for rule in fired {
-            trace.passed("claim rule", || {
-                format!("{}: {}", rule.origin, rule.summary)
-            });
-        }
-    }
+    apply_claim_rules(&upstream, client, &mut subject_claims, trace)?;
     if !has_subject(&subject_claims) {
         return Err(TokenError::Claim("sub").into());
     }
@@ -155,6 +148,24 @@ pub async fn decide_as(
         issued_token_type: issued_type,
         expires_in: expires_at - now,
     })
+}
+
+/// The upstream's claim rules, then the client's: the one order everything the pipeline issues
+/// (tokens, a front's userinfo) is shaped in.
+pub fn apply_claim_rules(
+    upstream: &Upstream,
+    client: &Client,
+    claims: &mut Map<String, Value>,
+    trace: &mut Trace,
+) -> Result<(), TokenError> {
+    for rules in [&upstream.config.rules, &client.config.rules] {
+        for rule in apply_rules(rules, claims)? {
+            trace.passed("claim rule", || {
+                format!("{}: {}", rule.origin, rule.summary)
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The issued token's claims within the configured count and size.

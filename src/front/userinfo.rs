@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::{Forwarder, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
-use crate::exchange::{ExchangeError, Pipeline, TokenError, open_upstream_jwt, sign};
-use crate::policy::rules::apply_rules;
+use crate::exchange::{ExchangeError, Pipeline, Trace, apply_claim_rules, open_upstream_jwt, sign};
+use crate::policy::claims::PROTECTED_CLAIMS;
 
 pub async fn userinfo(
     pipeline: &Arc<Pipeline>,
@@ -66,12 +66,15 @@ async fn claims_of(
             }
         }
     };
-    // A signed userinfo's registered claims are about that JWT, not the user.
-    for registered in REGISTERED_CLAIMS {
-        claims.remove(registered);
-    }
-    apply_rules(&front.upstream.config.rules, &mut claims).map_err(TokenError::from)?;
-    apply_rules(&front.client.config.rules, &mut claims).map_err(TokenError::from)?;
+    // What only tokenbridge decides (a signed userinfo's registered claims, hashes over other
+    // tokens) is about the IdP's JWT, not the user.
+    claims.retain(|name, _| !PROTECTED_CLAIMS.contains(&name.as_str()));
+    apply_claim_rules(
+        &front.upstream,
+        &front.client,
+        &mut claims,
+        &mut Trace::default(),
+    )?;
     Ok(claims)
 }
 
@@ -84,23 +87,11 @@ const USERINFO_TYP: &str = "userinfo+jwt";
 /// Claims that speak about a login, not about the user: an ID token's (OIDC Core §2, §3.1.3.6,
 /// §3.3.2.11; `sid` from Front- and Back-Channel Logout). A userinfo answer comes later, for any
 /// bearer of the access token, so it must not look like proof that a login just happened, nor
-/// carry what binds an ID token to one (`nonce`, `at_hash`, `c_hash`) or to a session (`sid`).
-/// RFC 8725 §3.12 asks that kinds of JWT fail each other's validation: with `typ`, leaving these
-/// out is how a userinfo answer fails an ID token's.
-const LOGIN_CLAIMS: [&str; 8] = [
-    "nonce",
-    "at_hash",
-    "c_hash",
-    "auth_time",
-    "sid",
-    "acr",
-    "amr",
-    "azp",
-];
-
-/// The registered claims: the IdP's are about its JWT, not the user; the signed answer's are
-/// tokenbridge's alone.
-const REGISTERED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "iat", "nbf", "jti"];
+/// carry what binds an ID token to one (`nonce`) or to a session (`sid`). RFC 8725 §3.12 asks
+/// that kinds of JWT fail each other's validation: with `typ`, leaving these out is how a
+/// userinfo answer fails an ID token's. (`azp`, `at_hash` and `c_hash` are protected claims,
+/// gone before the rules run, and no rule may write them.)
+const LOGIN_CLAIMS: [&str; 5] = ["nonce", "auth_time", "sid", "acr", "amr"];
 
 async fn answer(
     pipeline: &Pipeline,
@@ -111,7 +102,7 @@ async fn answer(
         return FrontOutcome::Json(claims);
     }
     // After the claim rules ran, so that no rule can put a login claim or a lifetime back.
-    for name in LOGIN_CLAIMS.iter().chain(&REGISTERED_CLAIMS) {
+    for name in LOGIN_CLAIMS.iter().chain(&PROTECTED_CLAIMS) {
         claims.remove(*name);
     }
     // OIDC Core §5.3.2: a signed userinfo response carries iss and aud.
