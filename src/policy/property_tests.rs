@@ -1,5 +1,6 @@
-//! For any rule list (even one the config would refuse), the issued token's protected claims are
-//! exactly what tokenbridge decided: rules can't reach them.
+//! `apply_rules` then `issued_claims`, for any rule list (even one the config would refuse): the
+//! protected claims are exactly what was decided, whatever the rules did. (The pipeline around
+//! them, from a token to a signed answer, is tested over HTTP in tests/api.)
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -87,7 +88,7 @@ fn rule() -> impl Strategy<Value = Rule> {
 
 proptest! {
     #[test]
-    fn protected_claims_are_what_the_pipeline_decided(rules in proptest::collection::vec(rule(), 0..8), has_nbf in any::<bool>()) {
+    fn after_any_rules_issued_claims_holds_only_the_decided_protected_claims(rules in proptest::collection::vec(rule(), 0..8), has_nbf in any::<bool>()) {
         let mut subject: Map<String, Value> = match json!({
             "iss": "https://idp", "aud": ["a", "b"], "azp": "b", "exp": 9999, "iat": 1,
             "jti": "upstream", "at_hash": "h", "c_hash": "c", "s_hash": "s", "sub": "u",
