@@ -24,6 +24,7 @@ mod legacy_validators;
 mod log_injection;
 mod logs;
 mod mutations;
+mod pipeline_properties;
 mod token_types;
 mod upstream;
 mod well_known;
