@@ -4,6 +4,7 @@
 //! pipeline, so the relying party's only change is its issuer URL.
 
 mod discovery;
+mod endpoint;
 mod forward;
 mod outcome;
 mod token;
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 pub use discovery::front_discovery;
+pub use endpoint::EndpointRules;
 pub use forward::{Forwarded, Forwarder};
 pub use outcome::{FrontOutcome, FrontRefusal};
 pub use token::token;
@@ -32,6 +34,8 @@ pub struct Front {
     pub issuer: String,
     pub client: Arc<Client>,
     pub upstream: Arc<Upstream>,
+    /// The upstream's rules for the endpoints its discovery names, made once.
+    pub endpoint_rules: EndpointRules,
 }
 
 #[derive(Default)]
@@ -54,6 +58,7 @@ impl Fronts {
                 let upstream = upstreams.by_name(&config.upstream)?.clone();
                 let front = Front {
                     issuer: format!("{issuer}/front/{}", config.client),
+                    endpoint_rules: EndpointRules::of(&upstream.config),
                     config: config.clone(),
                     client,
                     upstream,
@@ -139,11 +144,6 @@ impl Front {
     }
 
     fn endpoint_in(&self, discovery: &Map<String, Value>, name: &str) -> Option<Url> {
-        let url = Url::parse(discovery.get(name)?.as_str()?).ok()?;
-        let is_scheme_ok = url.scheme() == "https"
-            || (url.scheme() == "http" && self.upstream.config.is_http_allowed);
-        let is_host_ok = self.upstream.keys.is_on_issuer_host(&url)
-            || self.upstream.config.is_jwks_on_other_host_allowed;
-        (is_scheme_ok && is_host_ok).then_some(url)
+        self.endpoint_rules.endpoint_in(discovery, name)
     }
 }

@@ -62,3 +62,40 @@ impl FrontRefusal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [FrontRefusal; 6] = [
+        FrontRefusal::UnsupportedGrantType,
+        FrontRefusal::IdpUnavailable,
+        FrontRefusal::IdpKeysUnavailable,
+        FrontRefusal::TokensRefused,
+        FrontRefusal::UserinfoRefused,
+        FrontRefusal::UserinfoNotSigned,
+    ];
+
+    #[test]
+    fn a_refused_grant_is_invalid_grant_and_an_idp_outage_temporarily_unavailable() {
+        assert_eq!(FrontRefusal::TokensRefused.code(), ErrorCode::InvalidGrant);
+        assert_eq!(
+            FrontRefusal::UnsupportedGrantType.code(),
+            ErrorCode::UnsupportedGrantType
+        );
+        for outage in [
+            FrontRefusal::IdpUnavailable,
+            FrontRefusal::IdpKeysUnavailable,
+        ] {
+            assert_eq!(outage.code(), ErrorCode::TemporarilyUnavailable);
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_description() {
+        let descriptions: std::collections::HashSet<&str> =
+            ALL.iter().map(|refusal| refusal.description()).collect();
+        assert_eq!(descriptions.len(), ALL.len());
+        assert!(descriptions.iter().all(|text| !text.is_empty()));
+    }
+}

@@ -160,3 +160,31 @@ pub fn form_value(body: &[u8], name: &str) -> Option<String> {
     let value = values.next()?;
     values.next().is_none().then_some(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_value_counts_only_when_given_exactly_once() {
+        let body = b"grant_type=authorization_code&code=a%2Bb&scope=&dup=1&dup=2";
+        assert_eq!(
+            form_value(body, "grant_type").as_deref(),
+            Some("authorization_code")
+        );
+        assert_eq!(form_value(body, "code").as_deref(), Some("a+b"));
+        assert_eq!(form_value(body, "scope").as_deref(), Some(""));
+        assert_eq!(form_value(body, "dup"), None);
+        assert_eq!(form_value(body, "missing"), None);
+        assert_eq!(form_value(b"", "grant_type"), None);
+    }
+
+    #[test]
+    fn only_compact_jws_and_jwe_shapes_look_like_jwts() {
+        assert!(looks_like_jwt("a.b.c"));
+        assert!(looks_like_jwt("a.b.c.d.e"));
+        for opaque in ["opaque-access-token", "a.b", "a.b.c.d", "a.b.c.d.e.f", ""] {
+            assert!(!looks_like_jwt(opaque), "{opaque}");
+        }
+    }
+}

@@ -176,3 +176,127 @@ pub fn no_store(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder 
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((PRAGMA, "no-cache"))
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::clients::RateLimited;
+
+    async fn rendered(err: EdgeError) -> (StatusCode, HttpResponse<Value>) {
+        let response = render_error(&err);
+        let status = response.status();
+        let (head, body) = response.into_parts();
+        let bytes = to_bytes(body).await.unwrap_or_default();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, head.set_body(json))
+    }
+
+    fn header<'a>(response: &'a HttpResponse<Value>, name: &str) -> Option<&'a str> {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    }
+
+    #[actix_web::test]
+    async fn every_refusal_is_an_rfc_error_body_that_is_never_stored() {
+        let refusals = [
+            (EdgeError::BodyTooLarge(10), 413, "invalid_request"),
+            (
+                EdgeError::BodyTimeout(Duration::from_secs(1)),
+                408,
+                "invalid_request",
+            ),
+            (EdgeError::UnsupportedMediaType, 400, "invalid_request"),
+            (EdgeError::MethodNotAllowed("POST"), 405, "invalid_request"),
+            (EdgeError::NoSuchFront, 404, "invalid_request"),
+            (EdgeError::NoEncryptionCertificate, 404, "invalid_request"),
+            (
+                EdgeError::Front(FrontRefusal::TokensRefused),
+                400,
+                "invalid_grant",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::UserinfoRefused),
+                502,
+                "server_error",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::IdpUnavailable),
+                503,
+                "temporarily_unavailable",
+            ),
+            (
+                ExchangeError::KeysUnavailable("down".into()).into(),
+                503,
+                "temporarily_unavailable",
+            ),
+            (
+                ExchangeError::Internal("x".into()).into(),
+                500,
+                "server_error",
+            ),
+            (
+                ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)).into(),
+                413,
+                "invalid_request",
+            ),
+            (
+                ExchangeError::Token(TokenError::BadSignature).into(),
+                400,
+                "invalid_request",
+            ),
+        ];
+        for (err, status, code) in refusals {
+            let shown = err.to_string();
+            let (actual, response) = rendered(err).await;
+            assert_eq!(actual.as_u16(), status, "{shown}");
+            let body = response.body();
+            assert_eq!(body["error"], code, "{shown}");
+            assert!(body["error_description"].is_string(), "{shown}");
+            assert_eq!(body.as_object().map(|object| object.len()), Some(2));
+            assert_eq!(header(&response, "cache-control"), Some("no-store"));
+            assert_eq!(header(&response, "pragma"), Some("no-cache"));
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_headers_each_refusal_needs() {
+        let (_, limited) = rendered(
+            ExchangeError::RateLimited(RateLimited {
+                retry_after_secs: 7,
+            })
+            .into(),
+        )
+        .await;
+        let (_, keys) = rendered(ExchangeError::KeysUnavailable("down".into()).into()).await;
+        let (_, method) = rendered(EdgeError::MethodNotAllowed("GET, POST")).await;
+        let (_, auth) =
+            rendered(ExchangeError::Auth(crate::clients::AuthError::Missing).into()).await;
+        let (_, timeout) = rendered(EdgeError::BodyTimeout(Duration::from_secs(1))).await;
+
+        assert_eq!(header(&limited, "retry-after"), Some("7"));
+        assert_eq!(header(&keys, "retry-after"), Some("5"));
+        assert_eq!(header(&method, "allow"), Some("GET, POST"));
+        assert_eq!(
+            header(&auth, "www-authenticate"),
+            Some("Basic realm=\"tokenbridge\"")
+        );
+        assert_eq!(
+            timeout.head().connection_type(),
+            actix_web::http::ConnectionType::Close
+        );
+    }
+
+    #[test]
+    fn no_refusal_description_names_its_precise_reason() {
+        let err: EdgeError = ExchangeError::Token(TokenError::UntrustedIssuer(Some(
+            "https://secret-idp.example".into(),
+        )))
+        .into();
+        assert!(!err.description().contains("secret-idp"));
+    }
+}
