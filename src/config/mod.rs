@@ -1,6 +1,8 @@
 //! Configuration: the file as written (`file`), checked completely into typed values
-//! (`validate`), every problem reported with its key (`error`).
+//! (`validate`) with the documented `defaults` where a key is left out, every problem reported
+//! with its key (`error`).
 
+mod defaults;
 mod error;
 mod file;
 mod rules;
@@ -106,24 +108,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 64 * 1024,
-            body_read_timeout: Duration::from_secs(10),
-            max_token_bytes: 16 * 1024,
-            max_header_bytes: 2 * 1024,
-            jwks_max_age: Duration::from_secs(300),
-            failed_auth: RateLimit {
-                per_second: 0.2,
-                burst: 10,
-            },
-            is_zip_allowed: false,
-            max_inflated_bytes: 16 * 1024,
-            max_json_depth: 16,
-            max_claims: 128,
-            max_aud_values: 32,
-            max_issued_claims: 64,
-            max_issued_bytes: 8 * 1024,
-        }
+        defaults::LIMITS
     }
 }
 
@@ -177,15 +162,6 @@ impl AccessTokenTyp {
 pub struct RateLimit {
     pub per_second: f64,
     pub burst: u32,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        RateLimit {
-            per_second: 50.0,
-            burst: 100,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,9 @@
 use std::path::Path;
+use std::time::Duration;
 
 use super::*;
+use crate::jose::alg::JwsAlg;
+use crate::oauth::SecretDigest;
 
 const GOOD: &str = r#"
 issuer = "http://localhost:8080"
