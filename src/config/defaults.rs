@@ -12,24 +12,24 @@ use crate::policy::audience::AudienceMode;
 // Top level.
 
 /// `listen`: loopback, so a service started without a choice is reachable from nowhere else.
-pub const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+pub(super) const LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
 
 // [keys]
 
 /// `keys.dir`, relative to the config file's folder.
-pub const KEYS_DIR: &str = "./keys";
+pub(super) const KEYS_DIR: &str = "./keys";
 /// `keys.signing_alg`: the only algorithm BookStack and express-openid-connect accept by default.
-pub const SIGNING_ALG: JwsAlg = JwsAlg::RS256;
+pub(super) const SIGNING_ALG: JwsAlg = JwsAlg::RS256;
 /// `keys.decryption_algs`: every key-management algorithm tokenbridge implements.
-pub const DECRYPTION_ALGS: [JweAlg; 6] = JweAlg::ALL;
+pub(super) const DECRYPTION_ALGS: [JweAlg; 6] = JweAlg::ALL;
 /// `keys.content_encryption`: every content-encryption algorithm tokenbridge implements.
-pub const CONTENT_ENCRYPTION: [JweEnc; 6] = JweEnc::ALL;
+pub(super) const CONTENT_ENCRYPTION: [JweEnc; 6] = JweEnc::ALL;
 
 // [limits]
 
 /// `[limits]`. The caps the compact parser applies come from `jose` (which knows nothing of
 /// config), so a parser used without a config caps the same.
-pub const LIMITS: Limits = Limits {
+pub(super) const LIMITS: Limits = Limits {
     max_body_bytes: 64 * 1024,
     body_read_timeout: Duration::from_secs(10),
     max_token_bytes: CompactLimits::DEFAULT.max_token_bytes,
@@ -54,32 +54,32 @@ const FAILED_AUTH: RateLimit = RateLimit {
 // [[upstream]]
 
 /// `upstream.algorithms`.
-pub const UPSTREAM_ALGORITHMS: [JwsAlg; 1] = [JwsAlg::RS256];
+pub(super) const UPSTREAM_ALGORITHMS: [JwsAlg; 1] = [JwsAlg::RS256];
 /// `upstream.leeway`: the clock skew allowed on `exp`, `nbf` and `iat`.
-pub const LEEWAY: Duration = Duration::from_secs(60);
+pub(super) const LEEWAY: Duration = Duration::from_secs(60);
 /// `upstream.refresh_interval`: how often the JWKS is refetched in the background.
-pub const REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+pub(super) const REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// `upstream.max_key_age`: how long fetched keys stay usable without a successful refresh.
-pub const MAX_KEY_AGE: Duration = Duration::from_secs(24 * 3600);
+pub(super) const MAX_KEY_AGE: Duration = Duration::from_secs(24 * 3600);
 /// `upstream.refetch_cooldown`: at most one refetch for an unknown `kid` this often.
-pub const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+pub(super) const REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
 /// `upstream.fetch_timeout`: the whole of one discovery or JWKS request.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// `upstream.max_jwks_bytes`: the largest discovery document or JWKS body.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// `upstream.max_jwks_keys`: a JWKS with more keys is refused whole.
-pub const MAX_JWKS_KEYS: usize = 64;
+pub(super) const MAX_JWKS_KEYS: usize = 64;
 
 // [[client]]
 
 /// `client.select`: least privilege, exactly one allowed audience in the token.
-pub const AUDIENCE_MODE: AudienceMode = AudienceMode::Only;
+pub(super) const AUDIENCE_MODE: AudienceMode = AudienceMode::Only;
 /// `client.max_ttl`: the longest lifetime of an issued token.
-pub const MAX_TTL: Duration = Duration::from_secs(300);
+pub(super) const MAX_TTL: Duration = Duration::from_secs(300);
 /// `client.access_token_typ`: RFC 9068's explicit type.
-pub const ACCESS_TOKEN_TYP: AccessTokenTyp = AccessTokenTyp::AtJwt;
+pub(super) const ACCESS_TOKEN_TYP: AccessTokenTyp = AccessTokenTyp::AtJwt;
 /// `client.rate_limit`: requests after authentication, per client.
-pub const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
+pub(super) const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
     per_second: 50.0,
     burst: 100,
 };
@@ -89,4 +89,4 @@ pub const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
 /// `front.userinfo_ttl`, shortened to the client's `max_ttl` if that is shorter. A relying party
 /// checks a signed userinfo answer the moment it arrives: a minute covers the round trip and
 /// ordinary clock skew, and keeps a leaked answer useless soon after.
-pub const USERINFO_TTL: Duration = Duration::from_secs(60);
+pub(super) const USERINFO_TTL: Duration = Duration::from_secs(60);
