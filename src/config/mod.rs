@@ -8,7 +8,6 @@ mod file;
 mod rules;
 mod validate;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -200,12 +199,5 @@ impl Config {
             }
         }
         algs
-    }
-
-    pub fn clients_by_id(&self) -> HashMap<&str, &ClientConfig> {
-        self.clients
-            .iter()
-            .map(|client| (client.id.as_str(), client))
-            .collect()
     }
 }
