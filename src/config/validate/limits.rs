@@ -1,4 +1,5 @@
-//! `[limits]`: size caps, time limits and the failed-authentication rate, each above zero.
+//! `[limits]`: size caps (each above zero, the token's within the body's), time limits and the
+//! failed-authentication rate.
 
 use super::values::{duration, rate_limit};
 use crate::config::error::Problems;

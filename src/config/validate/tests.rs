@@ -1,3 +1,5 @@
+//! Config text in, a `Config` or every problem by its key out; and the documented defaults.
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! `[[upstream]]`: the IdPs whose tokens are accepted, found by exact issuer and fetched only
-//! over https unless `danger_allow_http` says otherwise.
+//! `[[upstream]]`: the IdPs whose tokens are accepted: unique names and issuers, https URLs unless
+//! `danger_allow_http`, key-cache timings and caps, claim rules.
 
 use std::collections::HashSet;
 
