@@ -30,17 +30,17 @@ impl fmt::Display for ConfigErrors {
 
 /// Collects problems while validation goes on.
 #[derive(Default)]
-pub struct Problems(Vec<ConfigProblem>);
+pub(super) struct Problems(Vec<ConfigProblem>);
 
 impl Problems {
-    pub fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigProblem {
             key: key.into(),
             message: message.into(),
         });
     }
 
-    pub fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
+    pub(super) fn into_result<T>(self, value: T) -> Result<T, ConfigErrors> {
         if self.0.is_empty() {
             Ok(value)
         } else {
@@ -48,11 +48,11 @@ impl Problems {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-pub const TOP_LEVEL_KEYS: &[&str] = &[
+pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "issuer", "listen", "workers", "keys", "limits", "upstream", "client", "front",
 ];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeysFile {
+pub(super) struct KeysFile {
     pub dir: Option<String>,
     pub signing_alg: Option<String>,
     #[serde(default)]
@@ -23,7 +23,7 @@ pub struct KeysFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SigningKeyFile {
+pub(super) struct SigningKeyFile {
     pub file: String,
     pub alg: String,
     pub kid: Option<String>,
@@ -33,14 +33,14 @@ pub struct SigningKeyFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DecryptionKeyFile {
+pub(super) struct DecryptionKeyFile {
     pub file: String,
     pub kid: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsFile {
+pub(super) struct LimitsFile {
     pub max_body_bytes: Option<usize>,
     pub body_read_timeout: Option<String>,
     pub max_token_bytes: Option<usize>,
@@ -62,7 +62,7 @@ pub struct LimitsFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UpstreamFile {
+pub(super) struct UpstreamFile {
     pub name: String,
     pub issuer: String,
     pub jwks_uri: Option<String>,
@@ -88,7 +88,7 @@ pub struct UpstreamFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClientFile {
+pub(super) struct ClientFile {
     pub id: String,
     pub secret: SecretFile,
     pub upstreams: Vec<String>,
@@ -108,7 +108,7 @@ pub struct ClientFile {
 /// One claim rule as written: exactly one of the operation keys, and the options it takes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuleFile {
+pub(super) struct RuleFile {
     pub rename: Option<String>,
     pub copy: Option<String>,
     pub to: Option<String>,
@@ -137,7 +137,7 @@ pub struct RuleFile {
 /// A preset's file: its rules under `claims`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PresetFile {
+pub(super) struct PresetFile {
     pub claims: Vec<toml::Value>,
 }
 
@@ -145,7 +145,7 @@ pub struct PresetFile {
 /// Kubernetes secrets), or the hex SHA-256 of the secret.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SecretFile {
+pub(super) struct SecretFile {
     pub env: Option<String>,
     pub file: Option<String>,
     pub sha256: Option<String>,
@@ -153,7 +153,7 @@ pub struct SecretFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimitFile {
+pub(super) struct RateLimitFile {
     pub per_second: f64,
     pub burst: u32,
 }
@@ -161,7 +161,7 @@ pub struct RateLimitFile {
 /// An OIDC front: an issuer of tokenbridge's for one code-flow relying party.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FrontFile {
+pub(super) struct FrontFile {
     pub client: String,
     pub upstream: String,
     pub userinfo: Option<String>,

@@ -1,12 +1,13 @@
 //! Configuration: the file as written (`file`), checked completely into typed values
-//! (`validate`), every problem reported with its key (`error`).
+//! (`validate`) with the documented `defaults` where a key is left out, every problem reported
+//! with its key (`error`).
 
+mod defaults;
 mod error;
 mod file;
 mod rules;
 mod validate;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -106,24 +107,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body_bytes: 64 * 1024,
-            body_read_timeout: Duration::from_secs(10),
-            max_token_bytes: 16 * 1024,
-            max_header_bytes: 2 * 1024,
-            jwks_max_age: Duration::from_secs(300),
-            failed_auth: RateLimit {
-                per_second: 0.2,
-                burst: 10,
-            },
-            is_zip_allowed: false,
-            max_inflated_bytes: 16 * 1024,
-            max_json_depth: 16,
-            max_claims: 128,
-            max_aud_values: 32,
-            max_issued_claims: 64,
-            max_issued_bytes: 8 * 1024,
-        }
+        defaults::LIMITS
     }
 }
 
@@ -179,15 +163,6 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-impl Default for RateLimit {
-    fn default() -> Self {
-        RateLimit {
-            per_second: 50.0,
-            burst: 100,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub id: String,
@@ -224,12 +199,5 @@ impl Config {
             }
         }
         algs
-    }
-
-    pub fn clients_by_id(&self) -> HashMap<&str, &ClientConfig> {
-        self.clients
-            .iter()
-            .map(|client| (client.id.as_str(), client))
-            .collect()
     }
 }

@@ -10,7 +10,7 @@ use crate::policy::rules::{ClaimPath, IfMissing, NamePattern, Rule, RuleKind, Sh
 
 /// The rules of one client or upstream: its preset's first, then its own. `label` is the key
 /// path of the entry (`client[0] ("bookstack")`).
-pub fn validate_rules(
+pub(super) fn validate_rules(
     label: &str,
     preset: Option<&str>,
     claims: Vec<toml::Value>,

@@ -19,14 +19,19 @@ pub struct CompactLimits {
     pub max_claims: usize,
 }
 
+impl CompactLimits {
+    /// The caps when nothing else is configured; `config`'s `[limits]` defaults take these too.
+    pub const DEFAULT: CompactLimits = CompactLimits {
+        max_token_bytes: 16 * 1024,
+        max_header_bytes: 2 * 1024,
+        max_json_depth: 16,
+        max_claims: 128,
+    };
+}
+
 impl Default for CompactLimits {
     fn default() -> Self {
-        CompactLimits {
-            max_token_bytes: 16 * 1024,
-            max_header_bytes: 2 * 1024,
-            max_json_depth: 16,
-            max_claims: 128,
-        }
+        CompactLimits::DEFAULT
     }
 }
 

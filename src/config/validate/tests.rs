@@ -1,6 +1,13 @@
+//! Config text in, a `Config` or every problem by its key out; and the documented defaults.
+
 use std::path::Path;
+use std::time::Duration;
 
 use super::*;
+use crate::config::AccessTokenTyp;
+use crate::jose::alg::JwsAlg;
+use crate::oauth::SecretDigest;
+use crate::policy::audience::AudienceMode;
 
 const GOOD: &str = r#"
 issuer = "http://localhost:8080"
@@ -287,4 +294,79 @@ fn switches_that_weaken_checks_are_named_danger_and_their_old_names_still_work_w
             .any(|p| p.key.ends_with(".allow_jwks_on_other_host")),
         "{both:?}"
     );
+}
+
+/// Each value README.md's configuration reference gives as a key's default, written out here
+/// rather than read from `defaults`, so a changed default fails until the reference changes too.
+#[test]
+fn a_config_that_sets_only_what_is_required_takes_the_documented_defaults() {
+    let minimal = r#"
+issuer = "https://tokenbridge.example.com"
+
+[[upstream]]
+name = "idp"
+issuer = "https://idp.example.com"
+
+[[client]]
+id = "app"
+secret = { env = "BOOKSTACK_SECRET" }
+upstreams = ["idp"]
+audiences = ["app"]
+
+[[front]]
+client = "app"
+upstream = "idp"
+"#;
+    let config = parse_with_env(minimal, Path::new("/etc/tb"), &env).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.workers, None);
+    assert_eq!(config.keys.dir, Path::new("/etc/tb/./keys"));
+    assert_eq!(config.keys.default_signing_alg, JwsAlg::RS256);
+    assert_eq!(config.keys.decryption_algs.len(), 6);
+    assert_eq!(config.keys.content_encryption.len(), 6);
+
+    let limits = config.limits;
+    assert_eq!(limits.max_body_bytes, 65536);
+    assert_eq!(limits.body_read_timeout, Duration::from_secs(10));
+    assert_eq!(limits.max_token_bytes, 16384);
+    assert_eq!(limits.max_header_bytes, 2048);
+    assert_eq!(limits.jwks_max_age, Duration::from_secs(300));
+    assert!(!limits.is_zip_allowed);
+    assert_eq!(limits.max_inflated_bytes, 16384);
+    assert_eq!(limits.max_json_depth, 16);
+    assert_eq!(limits.max_claims, 128);
+    assert_eq!(limits.max_aud_values, 32);
+    assert_eq!(
+        (limits.failed_auth.per_second, limits.failed_auth.burst),
+        (0.2, 10)
+    );
+    assert_eq!(limits.max_issued_claims, 64);
+    assert_eq!(limits.max_issued_bytes, 8192);
+
+    let upstream = &config.upstreams[0];
+    assert_eq!(upstream.algorithms, vec![JwsAlg::RS256]);
+    assert_eq!(upstream.leeway, Duration::from_secs(60));
+    assert!(!upstream.is_http_allowed && !upstream.is_jwks_on_other_host_allowed);
+    assert_eq!(upstream.refresh_interval, Duration::from_secs(5 * 60));
+    assert_eq!(upstream.max_key_age, Duration::from_secs(24 * 3600));
+    assert_eq!(upstream.refetch_cooldown, Duration::from_secs(30));
+    assert_eq!(upstream.fetch_timeout, Duration::from_secs(5));
+    assert_eq!(upstream.max_jwks_bytes, 262144);
+    assert_eq!(upstream.max_jwks_keys, 64);
+
+    let client = &config.clients[0];
+    assert_eq!(client.audience.mode, AudienceMode::Only);
+    assert!(client.audience.rewrite.is_empty());
+    assert_eq!(client.max_ttl, Duration::from_secs(300));
+    assert_eq!(client.signing_alg, config.keys.default_signing_alg);
+    assert_eq!(client.access_token_typ, AccessTokenTyp::AtJwt);
+    assert_eq!(
+        (client.rate_limit.per_second, client.rate_limit.burst),
+        (50.0, 100)
+    );
+    assert!(client.rules.is_empty() && upstream.rules.is_empty());
+
+    let front = &config.fronts[0];
+    assert!(!front.is_userinfo_jwt && !front.is_access_token_normalized);
+    assert_eq!(front.userinfo_ttl, Duration::from_secs(60));
 }

@@ -1,0 +1,125 @@
+//! `[[client]]`: who may call `/exchange`, from which upstreams, for which audiences, and how
+//! their tokens are issued.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::secret::validate_secret;
+use super::values::{duration, rate_limit, signing_alg};
+use crate::config::error::Problems;
+use crate::config::file::ClientFile;
+use crate::config::rules::validate_rules;
+use crate::config::{AccessTokenTyp, ClientConfig, KeysConfig, UpstreamConfig, defaults};
+use crate::policy::audience::{AudienceMode, AudienceRules};
+
+pub(super) fn validate_clients(
+    files: Vec<(String, ClientFile)>,
+    upstreams: &[UpstreamConfig],
+    keys: &KeysConfig,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Vec<ClientConfig> {
+    let mut ids = HashSet::new();
+    let mut clients = Vec::new();
+    for (label, file) in files {
+        if file.id.is_empty() || file.id.contains(':') || !ids.insert(file.id.clone()) {
+            problems.add(
+                format!("{label}.id"),
+                "must be non-empty, unique, and without ':'",
+            );
+        }
+        let secret = validate_secret(
+            &file.secret,
+            &format!("{label}.secret"),
+            base,
+            env,
+            problems,
+        );
+        if file.upstreams.is_empty() {
+            problems.add(
+                format!("{label}.upstreams"),
+                "must name at least one upstream",
+            );
+        }
+        for name in &file.upstreams {
+            if !upstreams.iter().any(|upstream| &upstream.name == name) {
+                problems.add(
+                    format!("{label}.upstreams"),
+                    format!("{name:?} is not a configured upstream"),
+                );
+            }
+        }
+        if file.audiences.is_empty() {
+            problems.add(
+                format!("{label}.audiences"),
+                "must list at least one allowed audience",
+            );
+        }
+        for from in file.rewrite.keys() {
+            if !file.audiences.contains(from) {
+                problems.add(
+                    format!("{label}.rewrite"),
+                    format!("{from:?} is not among this client's audiences"),
+                );
+            }
+        }
+        let mode = match file.select.as_deref() {
+            None => defaults::AUDIENCE_MODE,
+            Some(name) => AudienceMode::parse(name).unwrap_or_else(|| {
+                problems.add(
+                    format!("{label}.select"),
+                    format!("{name:?} is not one of only, first, requested"),
+                );
+                defaults::AUDIENCE_MODE
+            }),
+        };
+        let signing_alg = match file.signing_alg.as_deref() {
+            None => keys.default_signing_alg,
+            Some(name) => signing_alg(Some(name), &format!("{label}.signing_alg"), problems),
+        };
+        let access_token_typ = match file.access_token_typ.as_deref() {
+            None => defaults::ACCESS_TOKEN_TYP,
+            Some("at+jwt") => AccessTokenTyp::AtJwt,
+            Some("JWT") => AccessTokenTyp::Jwt,
+            Some(other) => {
+                problems.add(
+                    format!("{label}.access_token_typ"),
+                    format!("{other:?} is not at+jwt or JWT"),
+                );
+                defaults::ACCESS_TOKEN_TYP
+            }
+        };
+        let max_ttl = duration(
+            file.max_ttl.as_deref(),
+            defaults::MAX_TTL,
+            &format!("{label}.max_ttl"),
+            problems,
+        );
+        if max_ttl.is_zero() {
+            problems.add(format!("{label}.max_ttl"), "must be longer than 0s");
+        }
+        let rate_limit = rate_limit(
+            file.rate_limit,
+            defaults::CLIENT_RATE_LIMIT,
+            &format!("{label}.rate_limit"),
+            problems,
+        );
+        clients.push(ClientConfig {
+            id: file.id,
+            secret,
+            upstreams: file.upstreams,
+            audience: AudienceRules {
+                mode,
+                allowed: file.audiences,
+                rewrite: file.rewrite.into_iter().collect::<HashMap<_, _>>(),
+            },
+            max_ttl,
+            signing_alg,
+            access_token_typ,
+            rate_limit,
+            rules: validate_rules(&label, file.preset.as_deref(), file.claims, problems),
+        });
+    }
+    clients
+}

@@ -1,0 +1,65 @@
+//! A client secret by reference (`env`, `file` or `sha256`), never inline, read at start and kept
+//! only as its digest.
+
+use std::path::Path;
+
+use crate::config::error::Problems;
+use crate::config::file::SecretFile;
+use crate::oauth::SecretDigest;
+
+/// Shorter secrets are guessable offline from a leaked SHA-256, and online faster than a rate
+/// limit can stop.
+const MIN_SECRET_LEN: usize = 16;
+
+pub(super) fn validate_secret(
+    file: &SecretFile,
+    key: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> SecretDigest {
+    let placeholder = SecretDigest::of(b"");
+    let secret = match (&file.env, &file.file, &file.sha256) {
+        (Some(name), None, None) => match env(name) {
+            Some(value) => value,
+            None => {
+                problems.add(
+                    format!("{key}.env"),
+                    format!("environment variable {name} is not set"),
+                );
+                return placeholder;
+            }
+        },
+        (None, Some(path), None) => match std::fs::read_to_string(base.join(path)) {
+            // Secret files written by `echo` end in a newline that is not part of the secret.
+            Ok(value) => value.trim_end_matches(['\r', '\n']).to_owned(),
+            Err(err) => {
+                problems.add(format!("{key}.file"), format!("cannot read {path}: {err}"));
+                return placeholder;
+            }
+        },
+        (None, None, Some(hex)) => {
+            return SecretDigest::from_hex(hex).unwrap_or_else(|| {
+                problems.add(
+                    format!("{key}.sha256"),
+                    "must be 64 hex digits (the SHA-256 of the secret)",
+                );
+                placeholder
+            });
+        }
+        _ => {
+            problems.add(
+                key,
+                "give exactly one of { env = \"VAR\" }, { file = \"path\" }, { sha256 = \"hex\" }",
+            );
+            return placeholder;
+        }
+    };
+    if secret.len() < MIN_SECRET_LEN {
+        problems.add(
+            key,
+            format!("the secret is shorter than {MIN_SECRET_LEN} characters"),
+        );
+    }
+    SecretDigest::of(secret.as_bytes())
+}

@@ -1,0 +1,145 @@
+//! `[[upstream]]`: the IdPs whose tokens are accepted: unique names and issuers, https URLs unless
+//! `danger_allow_http`, key-cache timings and caps, claim rules.
+
+use std::collections::HashSet;
+
+use super::values::{duration, names_to_algs};
+use crate::config::error::Problems;
+use crate::config::file::UpstreamFile;
+use crate::config::rules::validate_rules;
+use crate::config::{UpstreamConfig, defaults};
+use crate::jose::alg::JwsAlg;
+
+pub(super) fn validate_upstreams(
+    files: Vec<(String, UpstreamFile)>,
+    problems: &mut Problems,
+) -> Vec<UpstreamConfig> {
+    let mut names = HashSet::new();
+    let mut issuers = HashSet::new();
+    let mut upstreams = Vec::new();
+    for (label, file) in files {
+        if file.name.is_empty() || !names.insert(file.name.clone()) {
+            problems.add(format!("{label}.name"), "must be non-empty and unique");
+        }
+        if !issuers.insert(file.issuer.clone()) {
+            problems.add(
+                format!("{label}.issuer"),
+                "another upstream has the same issuer",
+            );
+        }
+        let issuer_url = check_fetch_url(
+            &file.issuer,
+            file.danger_allow_http,
+            &format!("{label}.issuer"),
+            problems,
+        );
+        // OIDC Discovery §3: an issuer has no query or fragment.
+        if issuer_url.is_some_and(|url| url.query().is_some() || url.fragment().is_some()) {
+            problems.add(
+                format!("{label}.issuer"),
+                "an issuer has no query or fragment",
+            );
+        }
+        for (value, name) in [
+            (file.max_jwks_bytes, "max_jwks_bytes"),
+            (file.max_jwks_keys, "max_jwks_keys"),
+        ] {
+            if value == Some(0) {
+                problems.add(format!("{label}.{name}"), "must be greater than 0");
+            }
+        }
+        let jwks_uri = file.jwks_uri.as_deref().and_then(|uri| {
+            check_fetch_url(
+                uri,
+                file.danger_allow_http,
+                &format!("{label}.jwks_uri"),
+                problems,
+            )
+        });
+        let algorithms = match &file.algorithms {
+            None => defaults::UPSTREAM_ALGORITHMS.to_vec(),
+            Some(names) => names_to_algs(
+                names,
+                &format!("{label}.algorithms"),
+                JwsAlg::parse,
+                problems,
+            ),
+        };
+        let refresh_interval = duration(
+            file.refresh_interval.as_deref(),
+            defaults::REFRESH_INTERVAL,
+            &format!("{label}.refresh_interval"),
+            problems,
+        );
+        let max_key_age = duration(
+            file.max_key_age.as_deref(),
+            defaults::MAX_KEY_AGE,
+            &format!("{label}.max_key_age"),
+            problems,
+        );
+        if max_key_age <= refresh_interval {
+            problems.add(
+                format!("{label}.max_key_age"),
+                "must be longer than refresh_interval",
+            );
+        }
+        upstreams.push(UpstreamConfig {
+            issuer: file.issuer,
+            jwks_uri,
+            algorithms,
+            leeway: duration(
+                file.leeway.as_deref(),
+                defaults::LEEWAY,
+                &format!("{label}.leeway"),
+                problems,
+            ),
+            is_http_allowed: file.danger_allow_http,
+            is_jwks_on_other_host_allowed: file.danger_allow_jwks_on_other_host
+                || file.allow_jwks_on_other_host,
+            refresh_interval,
+            max_key_age,
+            refetch_cooldown: duration(
+                file.refetch_cooldown.as_deref(),
+                defaults::REFETCH_COOLDOWN,
+                &format!("{label}.refetch_cooldown"),
+                problems,
+            ),
+            fetch_timeout: duration(
+                file.fetch_timeout.as_deref(),
+                defaults::FETCH_TIMEOUT,
+                &format!("{label}.fetch_timeout"),
+                problems,
+            ),
+            max_jwks_bytes: file.max_jwks_bytes.unwrap_or(defaults::MAX_JWKS_BYTES),
+            max_jwks_keys: file.max_jwks_keys.unwrap_or(defaults::MAX_JWKS_KEYS),
+            rules: validate_rules(&label, file.preset.as_deref(), file.claims, problems),
+            name: file.name,
+        });
+    }
+    upstreams
+}
+
+/// Upstream URLs must be absolute, and HTTPS unless `danger_allow_http` says otherwise.
+fn check_fetch_url(
+    text: &str,
+    is_http_allowed: bool,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<url::Url> {
+    let Ok(url) = url::Url::parse(text) else {
+        problems.add(key, format!("{text:?} is not an absolute URL"));
+        return None;
+    };
+    match url.scheme() {
+        "https" => Some(url),
+        "http" if is_http_allowed => Some(url),
+        "http" => {
+            problems.add(key, "plain http is refused; use https, or set danger_allow_http = true on this upstream");
+            None
+        }
+        other => {
+            problems.add(key, format!("scheme {other:?} is not http(s)"));
+            None
+        }
+    }
+}

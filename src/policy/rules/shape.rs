@@ -1,0 +1,136 @@
+//! Value shaping: how a renamed or copied value is reshaped on the way (object keys, split,
+//! filter, prefixes, case, join), and the names of JSON kinds its refusals use.
+
+use serde_json::Value;
+
+use super::NamePattern;
+
+/// Value reshaping, applied in this fixed order: keys, split, filter, strip_prefix, prefix,
+/// lowercase, join.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shape {
+    /// An object's keys as a list (Zitadel's roles object).
+    pub keys: bool,
+    /// A string split into a list at this separator.
+    pub split: Option<String>,
+    /// Only the list's strings matching one of these patterns.
+    pub filter: Vec<NamePattern>,
+    /// Removed from each string that starts with it.
+    pub strip_prefix: Option<String>,
+    /// Put before each string.
+    pub prefix: Option<String>,
+    pub lowercase: bool,
+    /// A list joined into one string with this separator.
+    pub join: Option<String>,
+}
+
+impl Shape {
+    pub fn is_identity(&self) -> bool {
+        *self == Shape::default()
+    }
+
+    pub(super) fn apply(&self, value: Value) -> Result<Value, String> {
+        let mut value = value;
+        if self.keys {
+            value = match value {
+                Value::Object(object) => Value::Array(
+                    object
+                        .into_iter()
+                        .map(|(key, _)| Value::String(key))
+                        .collect(),
+                ),
+                other => return Err(format!("keys needs an object, found {}", kind(&other))),
+            };
+        }
+        if let Some(separator) = &self.split {
+            value = match value {
+                Value::String(text) => Value::Array(
+                    text.split(separator.as_str())
+                        .map(str::trim)
+                        .filter(|part| !part.is_empty())
+                        .map(|part| Value::String(part.to_owned()))
+                        .collect(),
+                ),
+                list @ Value::Array(_) => list,
+                other => return Err(format!("split needs a string, found {}", kind(&other))),
+            };
+        }
+        if !self.filter.is_empty() {
+            value = match value {
+                Value::Array(items) => Value::Array(
+                    items
+                        .into_iter()
+                        .filter(|item| {
+                            item.as_str().is_some_and(|text| {
+                                self.filter.iter().any(|pattern| pattern.matches(text))
+                            })
+                        })
+                        .collect(),
+                ),
+                other => return Err(format!("filter needs a list, found {}", kind(&other))),
+            };
+        }
+        value = map_strings(value, |text| {
+            let text = match &self.strip_prefix {
+                Some(prefix) => text
+                    .strip_prefix(prefix.as_str())
+                    .unwrap_or(&text)
+                    .to_owned(),
+                None => text,
+            };
+            let text = match &self.prefix {
+                Some(prefix) => format!("{prefix}{text}"),
+                None => text,
+            };
+            if self.lowercase {
+                text.to_lowercase()
+            } else {
+                text
+            }
+        });
+        if let Some(separator) = &self.join {
+            value = match value {
+                Value::Array(items) => Value::String(
+                    items
+                        .iter()
+                        .map(|item| match item {
+                            Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(separator),
+                ),
+                text @ Value::String(_) => text,
+                other => return Err(format!("join needs a list, found {}", kind(&other))),
+            };
+        }
+        Ok(value)
+    }
+}
+
+fn map_strings(value: Value, change: impl Fn(String) -> String) -> Value {
+    match value {
+        Value::String(text) => Value::String(change(text)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Value::String(change(text)),
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+pub(super) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
