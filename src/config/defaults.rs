@@ -78,6 +78,9 @@ pub(super) const AUDIENCE_MODE: AudienceMode = AudienceMode::Only;
 pub(super) const MAX_TTL: Duration = Duration::from_secs(300);
 /// `client.access_token_typ`: RFC 9068's explicit type.
 pub(super) const ACCESS_TOKEN_TYP: AccessTokenTyp = AccessTokenTyp::AtJwt;
+/// `client.id_token_from_access_token`: an access token says nothing about a login, so an ID
+/// token is not made from one unless the operator says so.
+pub(super) const ID_TOKEN_FROM_ACCESS_TOKEN: bool = false;
 /// `client.rate_limit`: requests after authentication, per client.
 pub(super) const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
     per_second: 50.0,

@@ -99,6 +99,7 @@ pub(super) struct ClientFile {
     pub max_ttl: Option<String>,
     pub signing_alg: Option<String>,
     pub access_token_typ: Option<String>,
+    pub id_token_from_access_token: Option<bool>,
     pub rate_limit: Option<RateLimitFile>,
     pub preset: Option<String>,
     #[serde(default)]

@@ -172,6 +172,8 @@ pub struct ClientConfig {
     pub max_ttl: Duration,
     pub signing_alg: JwsAlg,
     pub access_token_typ: AccessTokenTyp,
+    /// Whether an ID token may be issued from an access token (`id_token_from_access_token`).
+    pub is_id_token_from_access_token_allowed: bool,
     pub rate_limit: RateLimit,
     /// Claim rules (its preset's, then its own), applied after the upstream's.
     pub rules: Vec<Rule>,

@@ -37,6 +37,10 @@ pub enum TokenError {
     IssuedInFuture { iat: i64, now: i64 },
     #[error("sent as an ID token, but it is an access token ({0})")]
     NotAnIdToken(&'static str),
+    #[error(
+        "an ID token is not issued from an access token for this client (id_token_from_access_token)"
+    )]
+    IdTokenFromAccessToken,
     #[error("no lifetime left to issue")]
     NoLifetimeLeft,
     #[error(transparent)]
@@ -112,6 +116,9 @@ impl ExchangeError {
             ExchangeError::Request(_) => "the request is missing a parameter or is malformed",
             ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
                 "the request is too large"
+            }
+            ExchangeError::Token(TokenError::IdTokenFromAccessToken) => {
+                "no ID token is issued from an access token for this client"
             }
             ExchangeError::Token(_) => "the subject token was refused",
             ExchangeError::Auth(_) => "client authentication failed",

@@ -113,6 +113,14 @@ pub async fn decide_as(
     let issued_type = request
         .requested_token_type
         .unwrap_or(request.subject_token_type);
+    let is_access_token = request.subject_token_type == TokenType::AccessToken
+        || (request.subject_token_type == TokenType::Jwt && access_mark.is_some());
+    if issued_type == TokenType::IdToken
+        && is_access_token
+        && !client.config.is_id_token_from_access_token_allowed
+    {
+        return Err(TokenError::IdTokenFromAccessToken.into());
+    }
     let expires_at = issued_expiry(now, verified.exp, client.config.max_ttl)
         .ok_or(TokenError::NoLifetimeLeft)?;
     let jti = fresh_jti()?;

@@ -80,3 +80,68 @@ async fn an_id_token_marked_as_one_passes_as_an_id_token() {
 
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+async fn exchange_requesting(
+    app: &TestApp,
+    client: &str,
+    token: &str,
+    subject_token_type: &str,
+    requested_token_type: &str,
+) -> Answer {
+    send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth(client, Some(secret_of(client)))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", token),
+                ("subject_token_type", subject_token_type),
+                ("requested_token_type", requested_token_type),
+            ]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_id_token_is_made_from_an_access_token_only_for_a_client_configured_to() {
+    let policy = format!(
+        r#"{default}
+[[client]]
+id = "converter"
+secret = {{ sha256 = "{converter}" }}
+upstreams = ["idp"]
+audiences = ["app"]
+id_token_from_access_token = true
+"#,
+        default = default_policy(),
+        converter = digest("converter"),
+    );
+    let app = spawn_app_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
+    let key = idp_key(JwsAlg::RS256);
+    let access_token = key
+        .sign(
+            &app.claims(json!("app"), json!({})),
+            &json!({ "typ": "at+jwt" }),
+        )
+        .unwrap();
+
+    let refused = exchange_requesting(&app, "app", &access_token, ACCESS_TOKEN, ID_TOKEN).await;
+    let refused_as_jwt = exchange_requesting(&app, "app", &access_token, JWT, ID_TOKEN).await;
+    let kept_as_access =
+        exchange_requesting(&app, "app", &access_token, ACCESS_TOKEN, ACCESS_TOKEN).await;
+    let converted =
+        exchange_requesting(&app, "converter", &access_token, ACCESS_TOKEN, ID_TOKEN).await;
+
+    refused.assert_refused(400, "invalid_request");
+    refused_as_jwt.assert_refused(400, "invalid_request");
+    assert_eq!(kept_as_access.status, 200, "{}", kept_as_access.body);
+    assert_eq!(converted.status, 200, "{}", converted.body);
+    assert_eq!(converted.body["issued_token_type"], ID_TOKEN);
+    assert_eq!(protected_header(converted.token())["typ"], "JWT");
+}

@@ -117,6 +117,9 @@ pub(super) fn validate_clients(
             max_ttl,
             signing_alg,
             access_token_typ,
+            is_id_token_from_access_token_allowed: file
+                .id_token_from_access_token
+                .unwrap_or(defaults::ID_TOKEN_FROM_ACCESS_TOKEN),
             rate_limit,
             rules: validate_rules(&label, file.preset.as_deref(), file.claims, problems),
         });

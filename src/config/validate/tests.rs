@@ -360,6 +360,7 @@ upstream = "idp"
     assert_eq!(client.max_ttl, Duration::from_secs(300));
     assert_eq!(client.signing_alg, config.keys.default_signing_alg);
     assert_eq!(client.access_token_typ, AccessTokenTyp::AtJwt);
+    assert!(!client.is_id_token_from_access_token_allowed);
     assert_eq!(
         (client.rate_limit.per_second, client.rate_limit.burst),
         (50.0, 100)
