@@ -256,6 +256,13 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
 }
 
 impl TestApp {
+    /// The service's manual clock; the app must have been started with `is_clock_manual`.
+    pub fn clock(&self) -> &ManualClock {
+        self.clock
+            .as_deref()
+            .expect("start the app with Options { is_clock_manual: true, .. }")
+    }
+
     /// The service's now: its manual clock's, else the system clock's.
     pub fn now(&self) -> i64 {
         self.clock
