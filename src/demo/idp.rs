@@ -30,7 +30,7 @@ struct IdpState {
 /// A running demo IdP. Stops when dropped.
 pub struct DemoIdp {
     state: Arc<IdpState>,
-    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
+    #[cfg(feature = "test-util")]
     port: u16,
     handle: ServerHandle,
 }
@@ -70,6 +70,7 @@ impl DemoIdp {
         tokio::spawn(server);
         Ok(DemoIdp {
             state,
+            #[cfg(feature = "test-util")]
             port,
             handle,
         })
