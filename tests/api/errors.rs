@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokenbridge::demo::mint::{IdpKey, encrypt};
+use tokenbridge::demo::mint::encrypt;
 use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg};
 
 use crate::helpers::*;
@@ -155,13 +155,8 @@ async fn every_crypto_failure_looks_the_same_to_the_caller() {
     let app = spawn_app().await;
     let good = app.id_token(json!("app"), json!({}));
     let recipient = app.encryption_key("RSA").await;
-    let someone_else = serde_json::to_value(
-        IdpKey::generate(JwsAlg::RS256, "x")
-            .unwrap()
-            .public_jwk()
-            .clone(),
-    )
-    .unwrap();
+    // An RSA key that is not tokenbridge's.
+    let someone_else = attacker_key().public_jwk().clone();
     let mut tampered_jwe = encrypt(
         &good,
         &recipient,

@@ -54,8 +54,13 @@ pub fn rotated_idp_key() -> Arc<IdpKey> {
 /// An attacker's key: valid, but not in any configured JWKS (with the kid of the IdP's RS256 key).
 pub fn attacker_key() -> Arc<IdpKey> {
     static KEY: OnceLock<Arc<IdpKey>> = OnceLock::new();
-    KEY.get_or_init(|| Arc::new(load_idp_key(JwsAlg::RS256, "attacker", "idp-RS256")))
+    KEY.get_or_init(|| Arc::new(attacker_key_with_kid("idp-RS256")))
         .clone()
+}
+
+/// The attacker's RSA key under a `kid` of the test's choosing (one no JWKS names).
+pub fn attacker_key_with_kid(kid: &str) -> IdpKey {
+    load_idp_key(JwsAlg::RS256, "attacker", kid)
 }
 
 /// tests/fixtures/idp-keys/{file}.pem as a signing key for `alg` named `kid`.
