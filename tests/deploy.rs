@@ -7,8 +7,8 @@
 // Tests abort on a broken fixture; that is what unwrap/panic mean here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "api/helpers.rs"]
-#[allow(dead_code)]
+#[path = "api/helpers/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod helpers;
 
 use std::collections::BTreeSet;

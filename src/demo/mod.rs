@@ -4,25 +4,31 @@
 //! tokens, shows how the legacy relying parties' checks refuse them, exchanges them over HTTP, and
 //! shows the same checks accepting the results.
 
+mod config;
 pub mod idp;
+mod idp_tokens;
 pub mod legacy;
 pub mod mint;
+mod print;
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::Path;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::app::{App, StartError};
 use crate::clock::SystemClock;
 use crate::jose::alg::JwsAlg;
-use crate::jose::compact::{CompactLimits, CompactToken, header_text, parse_compact, parse_jws};
-use crate::oauth::{GRANT_TYPE_TOKEN_EXCHANGE, SecretDigest, TokenType};
+use crate::jose::compact::header_text;
+use crate::oauth::{GRANT_TYPE_TOKEN_EXCHANGE, TokenType};
+use config::{demo_config, random_secret};
 use idp::DemoIdp;
+use idp_tokens::{
+    BOOKSTACK, MIROTALK, authentik_id_token, authentik_signed_id_token, zitadel_id_token,
+};
 use legacy::Expectations;
 use mint::{IdpKey, MintError, encrypt_like_authentik};
+use print::{claims_of, print_verdict};
 
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
@@ -49,18 +55,6 @@ pub enum DemoError {
     #[error("the demo did not go as expected: {0}")]
     Unexpected(String),
 }
-
-const MIROTALK: &str = "mirotalk";
-const BOOKSTACK: &str = "bookstack";
-/// Zitadel's `aud`: the project id and the client ids of other apps in the project, BookStack's
-/// among them.
-const ZITADEL_AUDIENCES: [&str; 5] = [
-    "295633918734829312",
-    "295634102486564608@tokenbridge",
-    BOOKSTACK,
-    "295634155003445504@grafana",
-    "295634201564815616@wiki-api",
-];
 
 struct Demo {
     authentik: DemoIdp,
@@ -324,146 +318,5 @@ impl Demo {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| DemoError::Unexpected(format!("/exchange answered {status}: {body}")))
-    }
-}
-
-fn authentik_id_token(
-    key: &IdpKey,
-    issuer: &str,
-    recipient: &Value,
-    now: i64,
-) -> Result<String, MintError> {
-    encrypt_like_authentik(&authentik_signed_id_token(key, issuer, now)?, recipient)
-}
-
-/// The JWS inside Authentik's JWE.
-fn authentik_signed_id_token(key: &IdpKey, issuer: &str, now: i64) -> Result<String, MintError> {
-    key.sign(
-        &json!({
-            "iss": issuer,
-            "sub": "8d1c0fbb2b6a4c6e9f0e3a1d",
-            "aud": MIROTALK,
-            "azp": MIROTALK,
-            "iat": now,
-            "auth_time": now - 5,
-            "exp": now + 3600,
-            "nonce": "n-0S6_WzA2Mj",
-            "email": "ada@example.com",
-            "email_verified": true,
-            "name": "Ada Lovelace",
-            "preferred_username": "ada",
-            "groups": ["authentik Admins", "mirotalk-hosts"],
-        }),
-        &json!({}),
-    )
-}
-
-fn zitadel_id_token(key: &IdpKey, issuer: &str, now: i64) -> Result<String, MintError> {
-    key.sign(
-        &json!({
-            "iss": issuer,
-            "sub": "295633781350334464",
-            "aud": ZITADEL_AUDIENCES,
-            "azp": "295634102486564608@tokenbridge",
-            "iat": now,
-            "auth_time": now - 5,
-            "exp": now + 3600,
-            "amr": ["pwd"],
-            "email": "grace@example.com",
-            "email_verified": true,
-            "name": "Grace Hopper",
-            "preferred_username": "grace",
-            "urn:zitadel:iam:org:project:roles": { "editor": { "295633918734829312": "example.zitadel.cloud" } },
-        }),
-        &json!({}),
-    )
-}
-
-fn demo_config(
-    base: &str,
-    keys_dir: &Path,
-    authentik: &str,
-    zitadel: &str,
-    mirotalk_secret: &str,
-    bookstack_secret: &str,
-) -> String {
-    let mirotalk_digest = SecretDigest::of(mirotalk_secret.as_bytes()).to_hex();
-    let bookstack_digest = SecretDigest::of(bookstack_secret.as_bytes()).to_hex();
-    let keys_dir = keys_dir
-        .display()
-        .to_string()
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"");
-    format!(
-        r#"
-issuer = "{base}"
-listen = "127.0.0.1:0"
-workers = 2
-
-[keys]
-dir = "{keys_dir}"
-
-[[upstream]]
-name = "authentik"
-issuer = "{authentik}"
-danger_allow_http = true
-
-[[upstream]]
-name = "zitadel"
-issuer = "{zitadel}"
-danger_allow_http = true
-
-[[client]]
-id = "{MIROTALK}"
-secret = {{ sha256 = "{mirotalk_digest}" }}
-upstreams = ["authentik"]
-audiences = ["{MIROTALK}"]
-
-[[client]]
-id = "{BOOKSTACK}"
-secret = {{ sha256 = "{bookstack_digest}" }}
-upstreams = ["zitadel"]
-audiences = ["{BOOKSTACK}"]
-select = "only"
-"#
-    )
-}
-
-fn random_secret() -> Result<String, DemoError> {
-    let mut bytes = [0u8; 18];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| DemoError::Unexpected("no randomness available".into()))?;
-    Ok(crate::jose::compact::encode_part(&bytes))
-}
-
-fn claims_of(token: &str) -> String {
-    let limits = CompactLimits {
-        max_token_bytes: 64 * 1024,
-        max_header_bytes: 4096,
-        ..CompactLimits::default()
-    };
-    match parse_compact(token, &limits) {
-        Ok(CompactToken::Jws(_)) => parse_jws(token, &limits)
-            .map(|jws| pretty(&jws.claims))
-            .unwrap_or_default(),
-        _ => "(encrypted)".into(),
-    }
-}
-
-fn pretty(claims: &Map<String, Value>) -> String {
-    serde_json::to_string_pretty(claims)
-        .unwrap_or_default()
-        .replace('\n', "\n   ")
-}
-
-fn print_verdict(
-    out: &mut impl Write,
-    who: &str,
-    verdict: &Result<Map<String, Value>, String>,
-) -> std::io::Result<()> {
-    match verdict {
-        Ok(_) => writeln!(out, "   {who}: ACCEPTED"),
-        Err(reason) => writeln!(out, "   {who}: REFUSED: {reason}"),
     }
 }

@@ -1,7 +1,9 @@
 //! Every row of the contract's error table, with the exact status and error code.
 
+use std::time::Duration;
+
 use serde_json::json;
-use tokenbridge::demo::mint::{IdpKey, encrypt};
+use tokenbridge::demo::mint::encrypt;
 use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg};
 
 use crate::helpers::*;
@@ -153,13 +155,8 @@ async fn every_crypto_failure_looks_the_same_to_the_caller() {
     let app = spawn_app().await;
     let good = app.id_token(json!("app"), json!({}));
     let recipient = app.encryption_key("RSA").await;
-    let someone_else = serde_json::to_value(
-        IdpKey::generate(JwsAlg::RS256, "x")
-            .unwrap()
-            .public_jwk()
-            .clone(),
-    )
-    .unwrap();
+    // An RSA key that is not tokenbridge's.
+    let someone_else = attacker_key().public_jwk().clone();
     let mut tampered_jwe = encrypt(
         &good,
         &recipient,
@@ -212,16 +209,31 @@ async fn every_crypto_failure_looks_the_same_to_the_caller() {
     }
 }
 
+/// The upstream's `leeway` when the config gives none.
+const DEFAULT_LEEWAY: i64 = 60;
+
 #[tokio::test]
-async fn time_claims_are_checked_with_the_upstreams_leeway() {
-    let app = spawn_app().await;
-    let now = now();
+async fn time_claims_are_checked_with_the_upstreams_leeway_to_the_second() {
+    let app = spawn_app_with(Options {
+        is_clock_manual: true,
+        ..Options::default()
+    })
+    .await;
+    let now = app.now();
     let refused = [
-        ("expired beyond leeway", json!({ "exp": now - 120 })),
-        ("not yet valid beyond leeway", json!({ "nbf": now + 120 })),
+        // Refused by the lifetime cap before the leeway could matter: nothing is left to issue.
+        ("at its exp", json!({ "exp": now })),
+        (
+            "expired beyond leeway",
+            json!({ "exp": now - DEFAULT_LEEWAY }),
+        ),
+        (
+            "not yet valid beyond leeway",
+            json!({ "nbf": now + DEFAULT_LEEWAY + 1 }),
+        ),
         (
             "issued in the future beyond leeway",
-            json!({ "iat": now + 120 }),
+            json!({ "iat": now + DEFAULT_LEEWAY + 1 }),
         ),
         ("no exp", json!({ "exp": null })),
         ("no sub", json!({ "sub": null })),
@@ -237,13 +249,42 @@ async fn time_claims_are_checked_with_the_upstreams_leeway() {
             answer.body
         );
     }
-    let within_leeway = [json!({ "nbf": now + 30 }), json!({ "iat": now + 30 })];
-    for extra in within_leeway {
+    let accepted = [
+        ("a second before its exp", json!({ "exp": now + 1 })),
+        (
+            "valid from the end of the leeway",
+            json!({ "nbf": now + DEFAULT_LEEWAY }),
+        ),
+        (
+            "issued at the end of the leeway",
+            json!({ "iat": now + DEFAULT_LEEWAY }),
+        ),
+    ];
+    for (case, extra) in accepted {
         let answer = app
-            .exchange("app", &app.id_token(json!("app"), extra.clone()), &[])
+            .exchange("app", &app.id_token(json!("app"), extra), &[])
             .await;
-        assert_eq!(answer.status, 200, "{extra}: {}", answer.body);
+        assert_eq!(answer.status, 200, "{case}: {}", answer.body);
     }
+}
+
+#[tokio::test]
+async fn a_token_is_exchanged_until_the_second_of_its_exp_on_the_services_clock() {
+    let app = spawn_app_with(Options {
+        is_clock_manual: true,
+        ..Options::default()
+    })
+    .await;
+    let token = app.id_token(json!("app"), json!({ "exp": app.now() + 30 }));
+
+    app.clock().advance(Duration::from_secs(29));
+    let last_second = app.exchange("app", &token, &[]).await;
+    app.clock().advance(Duration::from_secs(1));
+    let at_exp = app.exchange("app", &token, &[]).await;
+
+    assert_eq!(last_second.status, 200, "{}", last_second.body);
+    assert_eq!(last_second.body["expires_in"], 1, "{}", last_second.body);
+    at_exp.assert_refused(400, "invalid_request");
 }
 
 #[tokio::test]

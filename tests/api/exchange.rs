@@ -37,35 +37,45 @@ async fn a_zitadel_token_with_five_audiences_comes_out_with_one_string_aud() {
 
 #[tokio::test]
 async fn the_issued_token_is_fresh_and_never_outlives_the_subject_token() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        is_clock_manual: true,
+        ..Options::default()
+    })
+    .await;
+    let now = app.now();
     let short = app.id_token(
         json!("app"),
-        json!({ "exp": now() + 30, "jti": "upstream-jti", "at_hash": "abc", "c_hash": "def" }),
+        json!({ "exp": now + 30, "jti": "upstream-jti", "at_hash": "abc", "c_hash": "def" }),
     );
-    let long = app.id_token(
-        json!("app"),
-        json!({ "exp": now() + 3600, "iat": now() - 100 }),
-    );
+    let long = app.id_token(json!("app"), json!({ "exp": now + 3600, "iat": now - 100 }));
 
     let from_short = app.exchange("app", &short, &[]).await;
     let from_long = app.exchange("app", &long, &[]).await;
+    app.clock().advance(std::time::Duration::from_secs(10));
     let again = app.exchange("app", &long, &[]).await;
 
     let short_claims = verify_issued(&app, from_short.token(), "app").await;
     let long_claims = verify_issued(&app, from_long.token(), "app").await;
     let again_claims = verify_issued(&app, again.token(), "app").await;
     let issued_at = long_claims["iat"].as_i64().unwrap();
-    assert!((issued_at - now()).abs() <= 5, "iat is the moment of issue");
-    assert!(
-        short_claims["exp"].as_i64().unwrap() <= now() + 30,
+    assert_eq!(issued_at, now, "iat is the moment of issue");
+    assert_eq!(
+        again_claims["iat"].as_i64().unwrap(),
+        now + 10,
+        "iat is the moment of each issue"
+    );
+    assert_eq!(
+        short_claims["exp"].as_i64().unwrap(),
+        now + 30,
         "exp capped by the subject's exp"
     );
+    assert_eq!(from_short.body["expires_in"], 30);
     assert_eq!(
         long_claims["exp"].as_i64().unwrap() - issued_at,
         300,
         "exp capped by max_ttl (5m)"
     );
-    assert!(from_long.body["expires_in"].as_i64().unwrap() <= 300);
+    assert_eq!(from_long.body["expires_in"], 300);
     assert_ne!(short_claims["jti"], "upstream-jti");
     assert_ne!(
         long_claims["jti"], again_claims["jti"],
@@ -195,10 +205,15 @@ async fn every_exchange_writes_one_audit_line_with_the_decision_and_no_token() {
 
 #[tokio::test]
 async fn a_refusal_logs_its_precise_reason_while_the_caller_gets_the_generic_error() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        is_clock_manual: true,
+        ..Options::default()
+    })
+    .await;
+    // Expired exactly as the upstream's leeway (60 s) runs out.
     let token = app.id_token(
         json!("app"),
-        json!({ "sub": "refused-subject-3", "exp": now() - 3600 }),
+        json!({ "sub": "refused-subject-3", "exp": app.now() - 60 }),
     );
 
     let answer = app.exchange("app", &token, &[]).await;

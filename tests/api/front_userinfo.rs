@@ -25,7 +25,7 @@ const LOGIN_CLAIMS: [&str; 8] = [
 ];
 
 /// A front for "mirotalk" answering userinfo as a JWT, whose client rules write two login claims
-/// back (a rule may write `nonce`, `auth_time`, `sid`, `acr` and `amr`).
+/// back (a rule may write `nonce`, `auth_time`, `sid`, `acr` and `amr`), on a manual clock.
 fn signed_userinfo_front() -> Options {
     Options {
         policy: format!(
@@ -50,6 +50,7 @@ userinfo_ttl = "{TTL}s"
 "#,
             digest = digest("mirotalk"),
         ),
+        is_clock_manual: true,
         ..Options::default()
     }
 }
@@ -59,21 +60,19 @@ const IDP_USERINFO: &str = r#"{"sub":"user-1","email":"ada@example.com","name":"
 "nonce":"n-0S6","at_hash":"x","c_hash":"y","auth_time":1700000000,"sid":"s-1",
 "acr":"urn:mace:incommon:iap:silver","amr":["pwd"],"azp":"another-client","nbf":1,"jti":"j-1"}"#;
 
-/// The front's signed userinfo answer, with the moments just before and after it was asked for.
-async fn signed_userinfo(app: &TestApp) -> (String, i64, i64) {
+/// The front's signed userinfo answer.
+async fn signed_userinfo(app: &TestApp) -> String {
     app.idp
         .answer_userinfo(200, "application/json", IDP_USERINFO);
-    let before = now();
     let answer = send(
         app.http
             .get(app.url("/front/mirotalk/userinfo"))
             .bearer_auth("user-access-token"),
     )
     .await;
-    let after = now();
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.headers["content-type"], "application/jwt");
-    (answer.body.as_str().unwrap().to_owned(), before, after)
+    answer.body.as_str().unwrap().to_owned()
 }
 
 /// Every validator's verdict on `tokens` (`{"case","token","at"}`), for the front's issuer.
@@ -110,7 +109,8 @@ fn verdict<'a>(verdicts: &'a [Value], validator: &str, case: &str) -> &'a Value 
 async fn a_signed_userinfo_lives_its_ttl_and_carries_no_login_claims_even_from_a_rule() {
     let app = spawn_app_with(signed_userinfo_front()).await;
 
-    let (jwt, before, after) = signed_userinfo(&app).await;
+    app.clock().advance(std::time::Duration::from_secs(7));
+    let jwt = signed_userinfo(&app).await;
 
     let (header, claims) = decode(&jwt);
     let iat = claims["iat"]
@@ -119,9 +119,10 @@ async fn a_signed_userinfo_lives_its_ttl_and_carries_no_login_claims_even_from_a
     let exp = claims["exp"]
         .as_i64()
         .unwrap_or_else(|| panic!("no exp: {claims}"));
-    assert!(
-        (before..=after).contains(&iat),
-        "iat {iat} is the moment of the answer"
+    assert_eq!(
+        iat,
+        app.now(),
+        "iat is the moment of the answer, on the service's clock"
     );
     assert_eq!(exp - iat, TTL, "exp - iat is the front's userinfo_ttl");
     for name in LOGIN_CLAIMS {
@@ -145,11 +146,12 @@ async fn a_signed_userinfo_lives_its_ttl_and_carries_no_login_claims_even_from_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validators_we_did_not_write_accept_a_signed_userinfo_until_its_exp_and_not_after() {
     let app = spawn_app_with(signed_userinfo_front()).await;
-    let (jwt, before, _) = signed_userinfo(&app).await;
+    let jwt = signed_userinfo(&app).await;
+    let now = app.now();
     let (_, claims) = decode(&jwt);
     // Without iat or exp, the validators are asked at the moments the answer should have had.
-    let iat = claims["iat"].as_i64().unwrap_or(before);
-    let exp = claims["exp"].as_i64().unwrap_or(before + TTL);
+    let iat = claims["iat"].as_i64().unwrap_or(now);
+    let exp = claims["exp"].as_i64().unwrap_or(now + TTL);
 
     let tokens = [
         json!({ "case": "at iat", "token": jwt, "at": iat }),
@@ -188,7 +190,7 @@ async fn validators_we_did_not_write_accept_a_signed_userinfo_until_its_exp_and_
 async fn an_id_token_validator_checking_typ_refuses_a_signed_userinfo_and_takes_the_fronts_id_token()
  {
     let app = spawn_app_with(signed_userinfo_front()).await;
-    let (userinfo, _, _) = signed_userinfo(&app).await;
+    let userinfo = signed_userinfo(&app).await;
     app.idp.answer_token(
         200,
         &json!({
@@ -205,7 +207,7 @@ async fn an_id_token_validator_checking_typ_refuses_a_signed_userinfo_and_takes_
     .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let id_token = answer.body["id_token"].as_str().unwrap();
-    let at = now();
+    let at = app.now();
 
     let verdicts = verdicts(
         &app,

@@ -8,7 +8,11 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn logs_hold_fingerprints_never_secrets_tokens_or_keys() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options {
+        is_clock_manual: true,
+        ..Options::default()
+    })
+    .await;
     let jws = app.id_token(json!("app"), json!({ "sub": "log-test-subject" }));
     let jwe = encrypt(
         &jws,
@@ -18,7 +22,7 @@ async fn logs_hold_fingerprints_never_secrets_tokens_or_keys() {
         &json!({}),
     )
     .unwrap();
-    let expired = app.id_token(json!("app"), json!({ "exp": now() - 3600 }));
+    let expired = app.id_token(json!("app"), json!({ "exp": app.now() - 60 }));
     let wrong_secret = "a-wrong-but-plausible-secret-42";
     let form = [
         ("grant_type", GRANT),

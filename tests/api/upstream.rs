@@ -130,10 +130,6 @@ async fn an_idp_down_at_start_does_not_stop_the_start_and_is_fetched_on_first_us
     assert_eq!(ready_after, 200);
 }
 
-fn attacker_key_with_kid(kid: &str) -> tokenbridge::demo::mint::IdpKey {
-    tokenbridge::demo::mint::IdpKey::generate(JwsAlg::RS256, kid).unwrap()
-}
-
 #[tokio::test]
 async fn an_idp_answering_garbage_leaves_the_cached_keys_in_use_and_readyz_names_the_error() {
     let app = spawn_app_with(idp_only("0s")).await;

@@ -1,0 +1,272 @@
+//! The service harness: a real tokenbridge on an ephemeral loopback port (`Service`), beside the
+//! demo IdP (`TestApp`, `spawn_app`), on the system clock or on a `ManualClock` a test moves; and
+//! what `/exchange` answered (`Answer`).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use tokenbridge::app::App;
+use tokenbridge::clock::{ManualClock, SharedClock, SystemClock};
+use tokenbridge::demo::idp::DemoIdp;
+use tokenbridge::demo::mint::IdpKey;
+use tokenbridge::jose::alg::JwsAlg;
+
+use super::config::{default_policy, digest, fixture_keys_section, secret_of};
+use super::keys::idp_key;
+use super::logs::capture_logs;
+use super::tokens::now;
+
+pub const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// A tokenbridge on an ephemeral loopback port, stopped when dropped.
+pub struct Service {
+    pub base: String,
+    pub http: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    _dir: TempDir,
+}
+
+impl Service {
+    /// Starts with `sections` (limits, keys, upstreams, clients, fronts) after `issuer` and
+    /// `listen`; `{dir}` in them names a fresh temporary directory.
+    pub async fn start(sections: &str) -> Service {
+        Service::start_with_clock(sections, SystemClock::shared()).await
+    }
+
+    /// Starts like `start`, with `clock` as the service's only time source.
+    pub async fn start_with_clock(sections: &str, clock: SharedClock) -> Service {
+        capture_logs();
+        let dir = TempDir::new().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let config = format!(
+            "issuer = \"{base}\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n{}",
+            sections.replace("{dir}", &dir.path().display().to_string())
+        );
+        let config =
+            tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
+        let app = App::build_on(config, clock, listener).await.unwrap();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Service {
+            base,
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            handle,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The public JWK of tokenbridge's encryption key of this `kty`.
+    pub async fn encryption_key(&self, kty: &str) -> Value {
+        let jwks: Value = self.get_json("/.well-known/encryption-keys.json").await;
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|key| key["kty"] == kty)
+            .cloned()
+            .unwrap()
+    }
+
+    /// `/readyz`'s status code.
+    pub async fn ready_status(&self) -> u16 {
+        self.http
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A form exchange as `client` with Basic authentication.
+    pub async fn exchange(&self, client: &str, token: &str, extra: &[(&str, &str)]) -> Answer {
+        let mut form = vec![
+            ("grant_type", GRANT),
+            ("subject_token", token),
+            ("subject_token_type", ID_TOKEN),
+        ];
+        form.extend_from_slice(extra);
+        let request = self
+            .http
+            .post(self.url("/exchange"))
+            .basic_auth(client, Some(secret_of(client)))
+            .form(&form);
+        send(request).await
+    }
+
+    /// Starts beside an IdP at `idp_issuer` (upstream "op", fetched on first use), with one
+    /// client per name (audience: its own name) and, if asked, a front for each.
+    pub async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
+        let mut sections = format!(
+            "[keys]\ndir = \"{{dir}}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"{idp_issuer}\"\ndanger_allow_http = true\n\n"
+        );
+        for client in clients {
+            sections.push_str(&format!(
+                "[[client]]\nid = \"{client}\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"op\"]\naudiences = [\"{client}\"]\n\n",
+                digest(client)
+            ));
+            if with_fronts {
+                sections.push_str(&format!(
+                    "[[front]]\nclient = \"{client}\"\nupstream = \"op\"\n\n"
+                ));
+            }
+        }
+        Service::start(&sections).await
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { handle.stop(false).await });
+        }
+    }
+}
+
+/// A service with the demo IdP as its upstream; the service's own helpers are reached through it.
+pub struct TestApp {
+    pub idp: DemoIdp,
+    service: Service,
+    /// The service's clock when the test asked for a manual one.
+    clock: Option<Arc<ManualClock>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
+}
+
+pub struct Options {
+    /// The policy sections; `{idp}` is replaced by the demo IdP's issuer.
+    pub policy: String,
+    /// Extra top-level TOML (limits) placed before the sections.
+    pub limits: String,
+    pub is_idp_down_at_start: bool,
+    /// Replaces the whole `[keys]` section (fixture keys by default).
+    pub keys: Option<String>,
+    /// The service runs on a `ManualClock`, set to the real time at start, that stands still
+    /// until the test moves it (`TestApp::clock`); otherwise on the system clock.
+    pub is_clock_manual: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            policy: default_policy(),
+            limits: String::new(),
+            is_idp_down_at_start: false,
+            keys: None,
+            is_clock_manual: false,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
+    let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
+    idp.set_failing(options.is_idp_down_at_start);
+
+    let keys = options.keys.unwrap_or_else(fixture_keys_section);
+    let clock = options.is_clock_manual.then(|| ManualClock::at(now()));
+    let sections = format!(
+        "{limits}\n{keys}\n{policy}\n",
+        limits = options.limits,
+        policy = options.policy.replace("{idp}", idp.issuer()),
+    );
+    let service = match &clock {
+        Some(clock) => Service::start_with_clock(&sections, clock.clone()).await,
+        None => Service::start(&sections).await,
+    };
+    TestApp {
+        idp,
+        service,
+        clock,
+    }
+}
+
+/// What `/exchange` answered.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    pub fn token(&self) -> &str {
+        self.body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {} {}", self.status, self.body))
+    }
+
+    pub fn assert_refused(&self, status: u16, error: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, error),
+            "body: {}",
+            self.body
+        );
+        assert!(self.body.get("access_token").is_none());
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl TestApp {
+    /// The service's manual clock; the app must have been started with `is_clock_manual`.
+    pub fn clock(&self) -> &ManualClock {
+        self.clock
+            .as_deref()
+            .expect("start the app with Options { is_clock_manual: true, .. }")
+    }
+
+    /// The service's now: its manual clock's, else the system clock's.
+    pub fn now(&self) -> i64 {
+        self.clock
+            .as_ref()
+            .map_or_else(now, |clock| tokenbridge::clock::Clock::now(clock.as_ref()))
+    }
+}
