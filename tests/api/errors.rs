@@ -220,33 +220,46 @@ async fn time_claims_are_checked_with_the_upstreams_leeway_to_the_second() {
     })
     .await;
     let now = app.now();
+    // Each with the reason the audit line must give: past its exp, a token is expired, within
+    // the leeway or beyond it (the leeway never extends exp: nothing would be left to issue).
     let refused = [
-        // Refused by the lifetime cap before the leeway could matter: nothing is left to issue.
-        ("at its exp", json!({ "exp": now })),
+        ("at its exp", json!({ "exp": now }), "expired at"),
+        (
+            "expired within the leeway",
+            json!({ "exp": now - DEFAULT_LEEWAY + 1 }),
+            "expired at",
+        ),
         (
             "expired beyond leeway",
-            json!({ "exp": now - DEFAULT_LEEWAY }),
+            json!({ "exp": now - DEFAULT_LEEWAY - 1 }),
+            "expired at",
         ),
         (
             "not yet valid beyond leeway",
             json!({ "nbf": now + DEFAULT_LEEWAY + 1 }),
+            "not valid before",
         ),
         (
             "issued in the future beyond leeway",
             json!({ "iat": now + DEFAULT_LEEWAY + 1 }),
+            "issued in the future",
         ),
-        ("no exp", json!({ "exp": null })),
-        ("no sub", json!({ "sub": null })),
+        ("no exp", json!({ "exp": null }), "claim exp is missing"),
+        ("no sub", json!({ "sub": null }), "claim sub is missing"),
     ];
-    for (case, extra) in refused {
-        let answer = app
-            .exchange("app", &app.id_token(json!("app"), extra), &[])
-            .await;
+    for (case, extra, reason) in refused {
+        let token = app.id_token(json!("app"), extra);
+        let answer = app.exchange("app", &token, &[]).await;
         assert_eq!(
             (answer.status, answer.error()),
             (400, "invalid_request"),
             "{case}: {}",
             answer.body
+        );
+        let audit = audit_line_of(&token);
+        assert!(
+            audit.contains(&format!("subject token refused: {reason}")),
+            "{case}: the audit line names the real reason: {audit}"
         );
     }
     let accepted = [
@@ -489,4 +502,14 @@ async fn every_endpoint_names_its_methods_when_called_with_another() {
         assert_eq!(answer.headers["allow"], allow, "{method} {path}");
         assert_eq!(answer.error(), "invalid_request", "{method} {path}");
     }
+}
+
+/// The audit line of the exchange of `token`, found by its fingerprint.
+fn audit_line_of(token: &str) -> String {
+    let fingerprint = tokenbridge::telemetry::fingerprint(token);
+    captured_logs()
+        .lines()
+        .find(|line| line.contains("tokenbridge::audit") && line.contains(&fingerprint))
+        .unwrap_or_default()
+        .to_owned()
 }
