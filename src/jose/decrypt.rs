@@ -16,7 +16,7 @@ use super::JoseError;
 use super::alg::{JweAlg, JweEnc, KeyKind};
 use super::compact::JoseHeader;
 use super::content::SealedContent;
-use super::keys::{KeyError, public_jwk_members};
+use super::private_key::{KeyError, public_jwk_members};
 
 /// One of tokenbridge's decryption keys, parsed once, with the way each allowed key-management
 /// algorithm recovers a content key with it.
@@ -142,7 +142,7 @@ impl DecryptionKey {
         }
         if unwrappers.is_empty() {
             return Err(KeyError::WrongKind {
-                path: format!("decryption key {kid}"),
+                key: format!("decryption key {kid}"),
                 found: format!("{kind:?}"),
                 wanted: "an RSA or EC (P-256/P-384/P-521) key for an allowed JWE algorithm".into(),
             });

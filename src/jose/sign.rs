@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::JoseError;
 use super::alg::{JwsAlg, KeyKind};
 use super::compact::encode_part;
-use super::keys::{KeyError, public_jwk_members};
+use super::private_key::{KeyError, public_jwk_members};
 
 enum SigningKeyPair {
     Rsa(RsaKeyPair, &'static dyn RsaEncoding),
@@ -38,7 +38,7 @@ impl Signer {
     ) -> Result<Signer, KeyError> {
         if alg.key_kind() != kind || !alg.is_signing_supported() {
             return Err(KeyError::WrongKind {
-                path: format!("the {alg} signing key"),
+                key: format!("the {alg} signing key"),
                 found: format!("{kind:?}"),
                 wanted: format!("{:?}", alg.key_kind()),
             });
