@@ -102,7 +102,7 @@ impl World {
         let public: Vec<&Value> = idp_keys.iter().map(IdpKey::public_jwk).collect();
         let jwks: Map<String, Value> = serde_json::from_value(json!({ "keys": public })).unwrap();
         let upstream = state.upstreams.by_issuer(IDP_ISSUER).unwrap();
-        upstream.keys.install_jwks(&jwks).unwrap();
+        upstream.jwks.install(&jwks).unwrap();
 
         let clients = ISSUED_ALGS
             .iter()

@@ -335,7 +335,7 @@ async fn verify_signature(
         format!("{} is allowed for {name:?}", alg.name())
     });
     let kid = jws.header.key_id();
-    let keys = upstream.keys.keys_for(kid, alg).await?;
+    let keys = upstream.jwks.key_set_for(kid, alg).await?;
     let is_verified = keys
         .candidates(kid, alg)
         .any(|key| key.verify(alg, jws.signing_input.as_bytes(), jws.signature_b64));

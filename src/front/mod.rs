@@ -133,7 +133,7 @@ impl Front {
     /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows
     /// http, on the issuer's host unless the upstream allows others.
     pub async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {
-        let discovery = self.upstream.keys.discovery().await?;
+        let discovery = self.upstream.discovery.document().await?;
         self.endpoint_in(&discovery, name)
             .ok_or(FrontError::NoEndpoint(name))
     }
@@ -142,7 +142,7 @@ impl Front {
         let url = Url::parse(discovery.get(name)?.as_str()?).ok()?;
         let is_scheme_ok = url.scheme() == "https"
             || (url.scheme() == "http" && self.upstream.config.is_http_allowed);
-        let is_host_ok = self.upstream.keys.is_on_issuer_host(&url)
+        let is_host_ok = self.upstream.discovery.is_on_issuer_host(&url)
             || self.upstream.config.is_jwks_on_other_host_allowed;
         (is_scheme_ok && is_host_ok).then_some(url)
     }
