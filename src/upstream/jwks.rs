@@ -276,3 +276,5 @@ impl RefreshSchedule {
     }
 }
 
+#[cfg(test)]
+mod tests;
