@@ -17,7 +17,7 @@ use super::alg::KeyKind;
 use super::compact::encode_part;
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub enum PrivateKeyError {
     #[error("no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {0}")]
     Unparseable(String),
     #[error("{key} holds a {found} key, but {wanted} is needed")]
@@ -38,17 +38,17 @@ pub struct PrivateKey {
 }
 
 /// Parses a private key from a PEM or JWK document.
-pub fn parse_private_key(bytes: &[u8]) -> Result<PrivateKey, KeyError> {
+pub fn parse_private_key(bytes: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     let trimmed = bytes.trim_ascii_start();
     let (pkey, named_kid) = if trimmed.starts_with(b"{") {
-        pkey_from_jwk(bytes).map_err(KeyError::Unparseable)?
+        pkey_from_jwk(bytes).map_err(PrivateKeyError::Unparseable)?
     } else {
         let pkey = PKey::private_key_from_pem(bytes)
-            .map_err(|err| KeyError::Unparseable(err.to_string()))?;
+            .map_err(|err| PrivateKeyError::Unparseable(err.to_string()))?;
         (pkey, None)
     };
     let kind = key_kind(&pkey)
-        .ok_or_else(|| KeyError::Unparseable("unsupported key type or curve".into()))?;
+        .ok_or_else(|| PrivateKeyError::Unparseable("unsupported key type or curve".into()))?;
     Ok(PrivateKey {
         pkey,
         kind,
@@ -78,7 +78,7 @@ fn pkey_from_jwk(bytes: &[u8]) -> Result<(PKey<Private>, Option<String>), String
     Ok((pkey, kid))
 }
 
-pub fn generate(kind: KeyKind) -> Result<PKey<Private>, KeyError> {
+pub fn generate(kind: KeyKind) -> Result<PKey<Private>, PrivateKeyError> {
     let generated = match kind {
         KeyKind::Rsa => Rsa::generate(2048).and_then(PKey::from_rsa),
         KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => {
@@ -89,7 +89,7 @@ pub fn generate(kind: KeyKind) -> Result<PKey<Private>, KeyError> {
         }
         KeyKind::Ed25519 => PKey::generate_ed25519(),
     };
-    generated.map_err(|err| KeyError::Generate(err.to_string()))
+    generated.map_err(|err| PrivateKeyError::Generate(err.to_string()))
 }
 
 fn curve_nid(kind: KeyKind) -> Option<Nid> {
@@ -122,8 +122,8 @@ pub fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> 
 pub fn public_jwk_members(
     pkey: &PKey<Private>,
     kind: KeyKind,
-) -> Result<Map<String, Value>, KeyError> {
-    let failed = |err: openssl::error::ErrorStack| KeyError::Generate(err.to_string());
+) -> Result<Map<String, Value>, PrivateKeyError> {
+    let failed = |err: openssl::error::ErrorStack| PrivateKeyError::Generate(err.to_string());
     let members = match kind {
         KeyKind::Rsa => {
             let rsa = pkey.rsa().map_err(failed)?;
@@ -150,7 +150,9 @@ pub fn public_jwk_members(
     };
     match members {
         Value::Object(map) => Ok(map),
-        _ => Err(KeyError::Generate("JWK members are not an object".into())),
+        _ => Err(PrivateKeyError::Generate(
+            "JWK members are not an object".into(),
+        )),
     }
 }
 

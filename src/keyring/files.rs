@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::jose::alg::KeyKind;
-use crate::jose::private_key::{KeyError, PrivateKey, generate, parse_private_key};
+use crate::jose::private_key::{PrivateKey, PrivateKeyError, generate, parse_private_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
@@ -26,7 +26,7 @@ pub enum KeyFileError {
     )]
     Parse { path: String, reason: String },
     #[error(transparent)]
-    Key(#[from] KeyError),
+    Key(#[from] PrivateKeyError),
 }
 
 /// A private key as loaded from a file.
@@ -44,7 +44,7 @@ pub fn load_or_generate(path: &Path, kind_if_missing: KeyKind) -> Result<LoadedK
     let pkey = generate(kind_if_missing)?;
     let pem = pkey
         .private_key_to_pem_pkcs8()
-        .map_err(|err| KeyError::Generate(err.to_string()))?;
+        .map_err(|err| PrivateKeyError::Generate(err.to_string()))?;
     let display = path.display().to_string();
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|source| KeyFileError::Write {
@@ -84,7 +84,7 @@ pub fn load_private_key(path: &Path) -> Result<LoadedKey, KeyFileError> {
         source,
     })?;
     let key = parse_private_key(&bytes).map_err(|err| match err {
-        KeyError::Unparseable(reason) => KeyFileError::Parse {
+        PrivateKeyError::Unparseable(reason) => KeyFileError::Parse {
             path: display,
             reason,
         },

@@ -15,7 +15,7 @@ use super::key_wrap::{
     A128KW_KDF, A192KW_KDF, A256KW_KDF, WrappingKeyKdf, josekit_enc, unwrap_aes_kw,
 };
 use crate::jose::alg::{JweAlg, JweEnc, KeyKind};
-use crate::jose::private_key::{KeyError, public_jwk_members};
+use crate::jose::private_key::{PrivateKeyError, public_jwk_members};
 
 /// One of tokenbridge's decryption keys, parsed once, with the way each allowed key-management
 /// algorithm recovers a content key with it.
@@ -49,11 +49,11 @@ impl DecryptionKey {
         pkey: &PKey<Private>,
         kind: KeyKind,
         allowed: &[JweAlg],
-    ) -> Result<DecryptionKey, KeyError> {
+    ) -> Result<DecryptionKey, PrivateKeyError> {
         let der = pkey
             .private_key_to_pkcs8()
-            .map_err(|err| KeyError::Generate(err.to_string()))?;
-        let failed = |err: josekit::JoseError| KeyError::Generate(err.to_string());
+            .map_err(|err| PrivateKeyError::Generate(err.to_string()))?;
+        let failed = |err: josekit::JoseError| PrivateKeyError::Generate(err.to_string());
         let is_ec = matches!(kind, KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521);
         let mut unwrappers: Vec<(JweAlg, Unwrapper)> = Vec::new();
         for &alg in allowed {
@@ -73,7 +73,7 @@ impl DecryptionKey {
             unwrappers.push((alg, unwrapper));
         }
         if unwrappers.is_empty() {
-            return Err(KeyError::WrongKind {
+            return Err(PrivateKeyError::WrongKind {
                 key: format!("decryption key {kid}"),
                 found: format!("{kind:?}"),
                 wanted: "an RSA or EC (P-256/P-384/P-521) key for an allowed JWE algorithm".into(),
@@ -87,10 +87,10 @@ impl DecryptionKey {
         let rsa = match kind {
             KeyKind::Rsa => Some(
                 rsa::PrivateDecryptingKey::from_pkcs8(&der)
-                    .map_err(|err| KeyError::Generate(err.to_string()))
+                    .map_err(|err| PrivateKeyError::Generate(err.to_string()))
                     .and_then(|key| {
                         OaepPrivateDecryptingKey::new(key)
-                            .map_err(|err| KeyError::Generate(err.to_string()))
+                            .map_err(|err| PrivateKeyError::Generate(err.to_string()))
                     })?,
             ),
             _ => None,

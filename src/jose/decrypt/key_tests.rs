@@ -142,7 +142,7 @@ fn a_key_with_no_allowed_algorithm_of_its_family_is_refused_at_start() {
         KeyKind::EcP256,
         &[JweAlg::RsaOaep, JweAlg::RsaOaep256],
     );
-    assert!(matches!(made, Err(KeyError::WrongKind { .. })));
+    assert!(matches!(made, Err(PrivateKeyError::WrongKind { .. })));
 }
 
 #[test]
