@@ -1,5 +1,7 @@
 //! tokenbridge's own keys, loaded (or generated) once at start, and the documents that publish
-//! their public halves, rendered once.
+//! their public halves, rendered once. Reading and writing the key files is `files`'s.
+
+mod files;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,10 +15,8 @@ use crate::jose::cert::self_signed_pem;
 use crate::jose::decrypt::DecryptionKey;
 use crate::jose::private_key::{public_jwk_members, thumbprint};
 use crate::jose::sign::Signer;
-
-mod files;
-
-pub use files::{KeyFileError, LoadedKey, load_or_generate, load_private_key};
+use files::load_or_generate;
+pub use files::{KeyFileError, LoadedKey, load_private_key};
 
 pub struct KeyRing {
     /// The key each algorithm signs with.

@@ -1,7 +1,7 @@
 //! The IdPs tokenbridge trusts: found by exact issuer, each with its discovery document and its
 //! JWKS cached.
 
-pub mod discovery;
+mod discovery;
 pub mod fetch;
 mod jwks;
 
