@@ -34,8 +34,9 @@ use tokenbridge::exchange::{ExchangeRequest, Issued, Trace, exchange};
 use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg, KeyKind};
 use tokenbridge::jose::compact::{CompactToken, parse_compact};
 use tokenbridge::jose::decrypt::decrypt_nested;
-use tokenbridge::jose::keys::{generate, load_private_key};
+use tokenbridge::jose::private_key::generate;
 use tokenbridge::jose::verify::VerificationKey;
+use tokenbridge::keyring::load_private_key;
 use tokenbridge::oauth::{ClientSecret, TokenType};
 use tokenbridge::state::AppState;
 
@@ -101,7 +102,7 @@ impl World {
         let public: Vec<&Value> = idp_keys.iter().map(IdpKey::public_jwk).collect();
         let jwks: Map<String, Value> = serde_json::from_value(json!({ "keys": public })).unwrap();
         let upstream = state.pipeline.upstreams.by_issuer(IDP_ISSUER).unwrap();
-        upstream.keys.install_jwks(&jwks).unwrap();
+        upstream.jwks.install(&jwks).unwrap();
 
         let clients = ISSUED_ALGS
             .iter()
@@ -483,6 +484,7 @@ fn public_key_operations(c: &mut Criterion, world: &World) {
         // The same PKCS#8 DER and josekit constructor the service's `DecryptionKey` uses.
         let der = load_private_key(&world.keys_dir.join(file))
             .unwrap()
+            .key
             .pkey
             .private_key_to_pkcs8()
             .unwrap();

@@ -84,7 +84,7 @@ impl App {
             .upstreams
             .all()
             .iter()
-            .map(|upstream| upstream.keys.refresh());
+            .map(|upstream| upstream.jwks.refresh());
         let initial: Vec<bool> = futures_util::future::join_all(refreshes)
             .await
             .into_iter()
@@ -105,7 +105,7 @@ impl App {
             .zip(initial)
             .map(|(upstream, is_fresh)| {
                 let upstream = upstream.clone();
-                tokio::spawn(async move { upstream.keys.refresh_forever(is_fresh).await })
+                tokio::spawn(async move { upstream.jwks.refresh_forever(is_fresh).await })
             })
             .collect();
 
@@ -173,7 +173,7 @@ fn state_with_keys(
     clock: SharedClock,
     keys: KeyRing,
 ) -> Result<AppState, StartError> {
-    let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?);
+    let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?, clock.clone());
     let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
     let fronts = Fronts::new(&config.fronts, &config.issuer, &clients, &upstreams);
     let pipeline = Pipeline::new(

@@ -1,4 +1,10 @@
-//! The only place that reads the wall clock. Everything else takes `now` as an input.
+//! The only place that reads the wall clock or the monotonic clock. Everything else takes its
+//! time from a `Clock`: `now` for token claims, `monotonic` for every age, cooldown and due time
+//! (failed-authentication limits, the upstream key age, the refetch cooldown, the background
+//! refresh). Caches store and coalesce; they never decide by their own clock (moka's clock only
+//! evicts what no longer matters: a failed-authentication bucket idle long enough to be full
+//! again), and a timer only waits before the clock is read again, so a `ManualClock` controls
+//! every decision in tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -48,30 +54,32 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved: for tests and benchmarks.
+/// A clock that stands still until moved: for tests and benchmarks. It counts milliseconds, so
+/// advancing it by less than a second moves `monotonic` (cooldowns are often that short) while
+/// `now` moves in whole seconds, as `NumericDate` does.
 pub struct ManualClock {
-    seconds: AtomicI64,
+    millis: AtomicI64,
 }
 
 impl ManualClock {
     pub fn at(now: UnixTime) -> Arc<ManualClock> {
         Arc::new(ManualClock {
-            seconds: AtomicI64::new(now),
+            millis: AtomicI64::new(now.saturating_mul(1000)),
         })
     }
 
     pub fn advance(&self, by: Duration) {
-        let by = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        self.seconds.fetch_add(by, Ordering::SeqCst);
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.millis.fetch_add(by, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
-        self.seconds.load(Ordering::SeqCst)
+        self.millis.load(Ordering::SeqCst).div_euclid(1000)
     }
 
     fn monotonic(&self) -> Duration {
-        Duration::from_secs(u64::try_from(self.now()).unwrap_or(0))
+        Duration::from_millis(u64::try_from(self.millis.load(Ordering::SeqCst)).unwrap_or(0))
     }
 }

@@ -54,12 +54,12 @@ pub async fn explain(
         match &request.jwks {
             Some(jwks) => {
                 upstream
-                    .keys
-                    .install_jwks(jwks)
+                    .jwks
+                    .install(jwks)
                     .map_err(|err| ExplainError::Jwks(err.to_string()))?;
                 writeln!(out, "keys of upstream {:?}: as given", upstream.config.name)?;
             }
-            None => match upstream.keys.refresh().await {
+            None => match upstream.jwks.refresh().await {
                 Ok(set) => writeln!(
                     out,
                     "keys of upstream {:?}: fetched, {} usable",

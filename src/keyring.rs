@@ -1,5 +1,7 @@
 //! tokenbridge's own keys, loaded (or generated) once at start, and the documents that publish
-//! their public halves, rendered once.
+//! their public halves, rendered once. Reading and writing the key files is `files`'s.
+
+mod files;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,10 +13,10 @@ use crate::config::{ConfigErrors, ConfigProblem, KeysConfig};
 use crate::jose::alg::{JwsAlg, KeyKind};
 use crate::jose::cert::self_signed_pem;
 use crate::jose::decrypt::DecryptionKey;
-use crate::jose::keys::{
-    KeyError, LoadedKey, load_or_generate, load_private_key, public_jwk_members, thumbprint,
-};
+use crate::jose::private_key::{public_jwk_members, thumbprint};
 use crate::jose::sign::Signer;
+use files::load_or_generate;
+pub use files::{KeyFileError, LoadedKey, load_private_key};
 
 pub struct KeyRing {
     /// The key each algorithm signs with.
@@ -69,7 +71,7 @@ impl KeyRing {
             is_missing
         };
         let mut problems = Vec::new();
-        let mut problem = |key: String, err: KeyError| {
+        let mut problem = |key: String, err: KeyFileError| {
             problems.push(ConfigProblem {
                 key,
                 message: err.to_string(),
@@ -115,17 +117,17 @@ impl KeyRing {
         let mut decryption = Vec::new();
         let mut certificate_key = None;
         let mut add_decryption_key =
-            |name: String, loaded: Result<LoadedKey, KeyError>, kid: Option<String>| {
+            |name: String, loaded: Result<LoadedKey, KeyFileError>, kid: Option<String>| {
                 let made = loaded.and_then(|loaded| {
                     let kid = kid_for(&loaded, kid)?;
                     let key = DecryptionKey::new(
                         kid.clone(),
-                        &loaded.pkey,
-                        loaded.kind,
+                        &loaded.key.pkey,
+                        loaded.key.kind,
                         &config.decryption_algs,
                     )?;
-                    if loaded.kind == KeyKind::Rsa && certificate_key.is_none() {
-                        certificate_key = Some((loaded.pkey.clone(), kid));
+                    if loaded.key.kind == KeyKind::Rsa && certificate_key.is_none() {
+                        certificate_key = Some((loaded.key.pkey.clone(), kid));
                     }
                     Ok(key)
                 });
@@ -183,17 +185,20 @@ impl KeyRing {
     }
 }
 
-fn signer(alg: JwsAlg, kid: Option<String>, loaded: &LoadedKey) -> Result<Signer, KeyError> {
+fn signer(alg: JwsAlg, kid: Option<String>, loaded: &LoadedKey) -> Result<Signer, KeyFileError> {
     let kid = kid_for(loaded, kid)?;
-    Signer::new(alg, kid, &loaded.pkey, loaded.kind)
+    Ok(Signer::new(alg, kid, &loaded.key.pkey, loaded.key.kind)?)
 }
 
 /// The configured `kid`, else the one the JWK file names, else the RFC 7638 thumbprint.
-fn kid_for(loaded: &LoadedKey, configured: Option<String>) -> Result<String, KeyError> {
-    if let Some(kid) = configured.or_else(|| loaded.file_kid.clone()) {
+fn kid_for(loaded: &LoadedKey, configured: Option<String>) -> Result<String, KeyFileError> {
+    if let Some(kid) = configured.or_else(|| loaded.key.named_kid.clone()) {
         return Ok(kid);
     }
-    Ok(thumbprint(&public_jwk_members(&loaded.pkey, loaded.kind)?))
+    Ok(thumbprint(&public_jwk_members(
+        &loaded.key.pkey,
+        loaded.key.kind,
+    )?))
 }
 
 fn warn_if_generated(loaded: &LoadedKey, path: &Path, purpose: &str) {

@@ -11,6 +11,7 @@
 //! - `config` parses and checks the file; `keyring` loads our keys; `app` wires it all together.
 
 pub mod app;
+mod capped;
 pub mod clients;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod jose;
 pub mod keyring;
 pub mod oauth;
+pub mod outbound;
 pub mod policy;
 pub mod state;
 pub mod telemetry;

@@ -12,9 +12,9 @@ use tokenbridge::demo::{self, DemoOptions};
 use tokenbridge::explain::{ExplainRequest, explain};
 use tokenbridge::keyring::KeyRing;
 use tokenbridge::oauth::TokenType;
+use tokenbridge::outbound;
 use tokenbridge::policy::rules::Rule;
 use tokenbridge::telemetry::{self, LogFormat};
-use tokenbridge::upstream::fetch::{outbound_client, read_capped_body, transport_error};
 
 /// Lets legacy OIDC relying parties accept tokens from modern identity providers: decrypts JWE
 /// tokens, verifies them against the IdP, chooses exactly one audience and re-signs them.
@@ -295,15 +295,15 @@ async fn probe_health(url: &str, timeout: Duration) -> Result<(), String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!("{url}: only http and https URLs can be probed"));
     }
-    let client = outbound_client().map_err(|err| err.to_string())?;
+    let client = outbound::client().map_err(|err| err.to_string())?;
     let response = client
         .get(parsed)
         .timeout(timeout)
         .send()
         .await
-        .map_err(|err| transport_error(url, &err).to_string())?;
+        .map_err(|err| outbound::transport_error(url, &err).to_string())?;
     let status = response.status();
-    let body = read_capped_body(response, MAX_HEALTH_BODY_BYTES, url)
+    let body = outbound::read_body(response, MAX_HEALTH_BODY_BYTES, url)
         .await
         .map_err(|err| err.to_string())?;
     let text = String::from_utf8_lossy(&body);

@@ -119,8 +119,8 @@ pub(super) async fn verify_signature(
         format!("{} is allowed for {name:?}", alg.name())
     });
     let kid = jws.header.key_id();
-    let keys = upstream.keys.keys_for(kid, alg).await?;
-    let is_verified = keys
+    let key_set = upstream.jwks.key_set_for(kid, alg).await?;
+    let is_verified = key_set
         .candidates(kid, alg)
         .any(|key| key.verify(alg, jws.signing_input.as_bytes(), jws.signature_b64));
     if !is_verified {

@@ -18,7 +18,7 @@ const FROM_IDP: [&str; 7] = [
 ];
 
 pub async fn front_discovery(front: &Front, tokenbridge_issuer: &str) -> Result<Value, FrontError> {
-    let idp = front.upstream.keys.discovery().await?;
+    let idp = front.upstream.discovery.document().await?;
     let authorization = front
         .endpoint_in(&idp, "authorization_endpoint")
         .ok_or(FrontError::NoEndpoint("authorization_endpoint"))?;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::outbound;
 use crate::upstream::FetchError;
-use crate::upstream::fetch::{outbound_client, read_capped_body, transport_error};
 
 /// What the IdP answered, as it answered it.
 #[derive(Debug)]
@@ -38,7 +38,7 @@ pub struct Forwarder {
 impl Forwarder {
     pub fn new() -> Result<Forwarder, FetchError> {
         Ok(Forwarder {
-            client: outbound_client()?,
+            client: outbound::client()?,
         })
     }
 
@@ -61,7 +61,7 @@ impl Forwarder {
         let response = request
             .send()
             .await
-            .map_err(|err| transport_error(&shown, &err))?;
+            .map_err(|err| outbound::transport_error(&shown, &err))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -72,7 +72,7 @@ impl Forwarder {
         };
         let content_type = header("content-type");
         let www_authenticate = header("www-authenticate");
-        let body = read_capped_body(response, outgoing.max_bytes, &shown).await?;
+        let body = outbound::read_body(response, outgoing.max_bytes, &shown).await?;
         Ok(Forwarded {
             status,
             content_type,

@@ -138,7 +138,7 @@ impl Front {
     /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows
     /// http, on the issuer's host unless the upstream allows others.
     pub async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {
-        let discovery = self.upstream.keys.discovery().await?;
+        let discovery = self.upstream.discovery.document().await?;
         self.endpoint_in(&discovery, name)
             .ok_or(FrontError::NoEndpoint(name))
     }

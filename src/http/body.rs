@@ -2,9 +2,9 @@
 
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpRequest, web};
-use futures_util::StreamExt;
 
 use super::EdgeError;
+use crate::capped::{CappedError, read_capped};
 use crate::config::Limits;
 use crate::exchange::RequestError;
 
@@ -23,22 +23,14 @@ pub async fn read_body(
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(EdgeError::BodyTooLarge(limit));
-    }
-    tokio::time::timeout(limits.body_read_timeout, read_capped(payload, limit))
-        .await
-        .map_err(|_| EdgeError::BodyTimeout(limits.body_read_timeout))?
-}
-
-async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, EdgeError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| RequestError::Malformed("request body"))?;
-        if body.len() + chunk.len() > limit {
-            return Err(EdgeError::BodyTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    tokio::time::timeout(
+        limits.body_read_timeout,
+        read_capped(declared, payload, limit),
+    )
+    .await
+    .map_err(|_| EdgeError::BodyTimeout(limits.body_read_timeout))?
+    .map_err(|err| match err {
+        CappedError::TooLarge => EdgeError::BodyTooLarge(limit),
+        CappedError::Stream(_) => RequestError::Malformed("request body").into(),
+    })
 }

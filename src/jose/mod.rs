@@ -1,12 +1,14 @@
 //! All cryptography, synchronous and free of I/O: algorithm allowlists, compact parsing with size
-//! caps, JWE decryption (josekit for the key, aws-lc-rs for the content), JWS verification (jsonwebtoken on aws-lc-rs), signing, keys.
+//! caps, JWE decryption (josekit for the key, aws-lc-rs for the content), JWS verification
+//! (jsonwebtoken on aws-lc-rs), signing, private keys parsed from bytes (their files are
+//! `keyring`'s).
 
 pub mod alg;
 pub mod cert;
 pub mod compact;
 pub mod content;
 pub mod decrypt;
-pub mod keys;
+pub mod private_key;
 pub mod sign;
 pub mod token_hash;
 pub mod verify;

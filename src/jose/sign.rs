@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::JoseError;
 use super::alg::{JwsAlg, KeyKind};
 use super::compact::encode_part;
-use super::keys::{KeyError, public_jwk_members};
+use super::private_key::{PrivateKeyError, public_jwk_members};
 
 enum SigningKeyPair {
     Rsa(RsaKeyPair, &'static dyn RsaEncoding),
@@ -35,18 +35,19 @@ impl Signer {
         kid: String,
         pkey: &PKey<Private>,
         kind: KeyKind,
-    ) -> Result<Signer, KeyError> {
+    ) -> Result<Signer, PrivateKeyError> {
         if alg.key_kind() != kind || !alg.is_signing_supported() {
-            return Err(KeyError::WrongKind {
-                path: format!("the {alg} signing key"),
+            return Err(PrivateKeyError::WrongKind {
+                key: format!("the {alg} signing key"),
                 found: format!("{kind:?}"),
                 wanted: format!("{:?}", alg.key_kind()),
             });
         }
-        let rejected = |err: aws_lc_rs::error::KeyRejected| KeyError::Generate(err.to_string());
+        let rejected =
+            |err: aws_lc_rs::error::KeyRejected| PrivateKeyError::Generate(err.to_string());
         let der = pkey
             .private_key_to_pkcs8()
-            .map_err(|err| KeyError::Generate(err.to_string()))?;
+            .map_err(|err| PrivateKeyError::Generate(err.to_string()))?;
         let key_pair = match alg {
             JwsAlg::RS256 => SigningKeyPair::Rsa(
                 RsaKeyPair::from_pkcs8(&der).map_err(rejected)?,
@@ -64,7 +65,7 @@ impl Signer {
                 SigningKeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(&der).map_err(rejected)?)
             }
             other => {
-                return Err(KeyError::Generate(format!(
+                return Err(PrivateKeyError::Generate(format!(
                     "{other} is not a signing algorithm"
                 )));
             }

@@ -1,20 +1,27 @@
-//! The IdPs tokenbridge trusts: found by exact issuer, each with its verification keys cached.
+//! The IdPs tokenbridge trusts: found by exact issuer, each with its discovery document and its
+//! JWKS cached.
 
+mod discovery;
 pub mod fetch;
-mod keys;
+mod jwks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use discovery::Discovery;
 pub use fetch::{FetchError, Fetcher};
-pub use keys::{KeyLookupError, UpstreamKeys};
+pub use jwks::{JwksCache, KeyLookupError};
 
+use crate::clock::SharedClock;
 use crate::config::UpstreamConfig;
 
 /// A trusted IdP.
 pub struct Upstream {
     pub config: UpstreamConfig,
-    pub keys: UpstreamKeys,
+    /// Its discovery document, and which hosts the endpoints in it may be on.
+    pub discovery: Arc<Discovery>,
+    /// Its verification keys.
+    pub jwks: JwksCache,
 }
 
 /// Every configured upstream, by name and by exact issuer.
@@ -31,12 +38,19 @@ pub struct UpstreamStatus {
 }
 
 impl Upstreams {
-    pub fn new(configs: Vec<UpstreamConfig>, fetcher: Fetcher) -> Upstreams {
+    pub fn new(configs: Vec<UpstreamConfig>, fetcher: Fetcher, clock: SharedClock) -> Upstreams {
         let all: Vec<Arc<Upstream>> = configs
             .into_iter()
             .map(|config| {
+                let discovery = Arc::new(Discovery::new(&config, fetcher.clone()));
                 Arc::new(Upstream {
-                    keys: UpstreamKeys::new(&config, fetcher.clone()),
+                    jwks: JwksCache::new(
+                        &config,
+                        fetcher.clone(),
+                        clock.clone(),
+                        discovery.clone(),
+                    ),
+                    discovery,
                     config,
                 })
             })
@@ -69,8 +83,8 @@ impl Upstreams {
             .iter()
             .map(|upstream| UpstreamStatus {
                 name: upstream.config.name.clone(),
-                key_count: upstream.keys.cached().map_or(0, |set| set.len()),
-                last_error: upstream.keys.last_error(),
+                key_count: upstream.jwks.current().map_or(0, |set| set.len()),
+                last_error: upstream.jwks.last_error(),
             })
             .collect()
     }
@@ -78,6 +92,6 @@ impl Upstreams {
     pub fn is_ready(&self) -> bool {
         self.all
             .iter()
-            .all(|upstream| upstream.keys.cached().is_some())
+            .all(|upstream| upstream.jwks.current().is_some())
     }
 }

@@ -232,7 +232,7 @@ fn world() -> World {
     let jwks: Map<String, Value> =
         serde_json::from_value(json!({ "keys": [idp_key.public_jwk()] })).unwrap();
     let upstream = state.pipeline.upstreams.by_issuer(IDP).unwrap();
-    upstream.keys.install_jwks(&jwks).unwrap();
+    upstream.jwks.install(&jwks).unwrap();
     let clients = MODES
         .iter()
         .map(|mode| {

@@ -1,10 +1,6 @@
-//! Private keys: read from PEM (PKCS#1, PKCS#8, SEC1) or JWK files, or generated once and written
-//! with mode 0600. Parsed here, once, at start.
-
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+//! Private keys as bytes: parsed from PEM (PKCS#1, PKCS#8, SEC1) or a JWK, or generated; the
+//! public JWK members they publish and their RFC 7638 thumbprint. Reading and writing key files
+//! is `keyring`'s.
 
 use josekit::jwk::Jwk;
 use josekit::jwk::KeyPair as _;
@@ -21,24 +17,12 @@ use super::alg::KeyKind;
 use super::compact::encode_part;
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} holds no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {reason}"
-    )]
-    Parse { path: String, reason: String },
-    #[error("{path} holds a {found} key, but {wanted} is needed")]
+pub enum PrivateKeyError {
+    #[error("no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {0}")]
+    Unparseable(String),
+    #[error("{key} holds a {found} key, but {wanted} is needed")]
     WrongKind {
-        path: String,
+        key: String,
         found: String,
         wanted: String,
     },
@@ -46,78 +30,29 @@ pub enum KeyError {
     Generate(String),
 }
 
-/// A private key as loaded from a file, with the `kid` the file named (JWK files only).
-pub struct LoadedKey {
+/// A parsed private key, with the `kid` a JWK named (PEM names none).
+pub struct PrivateKey {
     pub pkey: PKey<Private>,
     pub kind: KeyKind,
-    pub file_kid: Option<String>,
-    pub is_generated: bool,
+    pub named_kid: Option<String>,
 }
 
-/// Reads a private key, or (when the file does not exist) generates one of `kind_if_missing`.
-/// `create_new` keeps two replicas starting at once from overwriting each other's key.
-pub fn load_or_generate(path: &Path, kind_if_missing: KeyKind) -> Result<LoadedKey, KeyError> {
-    if path.exists() {
-        return load_private_key(path);
-    }
-    let pkey = generate(kind_if_missing)?;
-    let pem = pkey
-        .private_key_to_pem_pkcs8()
-        .map_err(|err| KeyError::Generate(err.to_string()))?;
-    let display = path.display().to_string();
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|source| KeyError::Write {
-            path: display.clone(),
-            source,
-        })?;
-    }
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut file| file.write_all(&pem));
-    match written {
-        Ok(()) => Ok(LoadedKey {
-            pkey,
-            kind: kind_if_missing,
-            file_kid: None,
-            is_generated: true,
-        }),
-        // Another replica won the race: use its key.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => load_private_key(path),
-        Err(source) => Err(KeyError::Write {
-            path: display,
-            source,
-        }),
-    }
-}
-
-pub fn load_private_key(path: &Path) -> Result<LoadedKey, KeyError> {
-    let display = path.display().to_string();
-    let bytes = fs::read(path).map_err(|source| KeyError::Read {
-        path: display.clone(),
-        source,
-    })?;
-    let parse_error = |reason: String| KeyError::Parse {
-        path: display.clone(),
-        reason,
-    };
+/// Parses a private key from a PEM or JWK document.
+pub fn parse_private_key(bytes: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     let trimmed = bytes.trim_ascii_start();
-    let (pkey, file_kid) = if trimmed.starts_with(b"{") {
-        pkey_from_jwk(&bytes).map_err(parse_error)?
+    let (pkey, named_kid) = if trimmed.starts_with(b"{") {
+        pkey_from_jwk(bytes).map_err(PrivateKeyError::Unparseable)?
     } else {
-        let pkey =
-            PKey::private_key_from_pem(&bytes).map_err(|err| parse_error(err.to_string()))?;
+        let pkey = PKey::private_key_from_pem(bytes)
+            .map_err(|err| PrivateKeyError::Unparseable(err.to_string()))?;
         (pkey, None)
     };
-    let kind =
-        key_kind(&pkey).ok_or_else(|| parse_error("unsupported key type or curve".into()))?;
-    Ok(LoadedKey {
+    let kind = key_kind(&pkey)
+        .ok_or_else(|| PrivateKeyError::Unparseable("unsupported key type or curve".into()))?;
+    Ok(PrivateKey {
         pkey,
         kind,
-        file_kid,
-        is_generated: false,
+        named_kid,
     })
 }
 
@@ -143,7 +78,7 @@ fn pkey_from_jwk(bytes: &[u8]) -> Result<(PKey<Private>, Option<String>), String
     Ok((pkey, kid))
 }
 
-pub fn generate(kind: KeyKind) -> Result<PKey<Private>, KeyError> {
+pub fn generate(kind: KeyKind) -> Result<PKey<Private>, PrivateKeyError> {
     let generated = match kind {
         KeyKind::Rsa => Rsa::generate(2048).and_then(PKey::from_rsa),
         KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => {
@@ -154,7 +89,7 @@ pub fn generate(kind: KeyKind) -> Result<PKey<Private>, KeyError> {
         }
         KeyKind::Ed25519 => PKey::generate_ed25519(),
     };
-    generated.map_err(|err| KeyError::Generate(err.to_string()))
+    generated.map_err(|err| PrivateKeyError::Generate(err.to_string()))
 }
 
 fn curve_nid(kind: KeyKind) -> Option<Nid> {
@@ -187,8 +122,8 @@ pub fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> 
 pub fn public_jwk_members(
     pkey: &PKey<Private>,
     kind: KeyKind,
-) -> Result<Map<String, Value>, KeyError> {
-    let failed = |err: openssl::error::ErrorStack| KeyError::Generate(err.to_string());
+) -> Result<Map<String, Value>, PrivateKeyError> {
+    let failed = |err: openssl::error::ErrorStack| PrivateKeyError::Generate(err.to_string());
     let members = match kind {
         KeyKind::Rsa => {
             let rsa = pkey.rsa().map_err(failed)?;
@@ -215,7 +150,9 @@ pub fn public_jwk_members(
     };
     match members {
         Value::Object(map) => Ok(map),
-        _ => Err(KeyError::Generate("JWK members are not an object".into())),
+        _ => Err(PrivateKeyError::Generate(
+            "JWK members are not an object".into(),
+        )),
     }
 }
 
@@ -260,25 +197,6 @@ mod tests {
         assert_eq!(
             thumbprint(&members),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
-    }
-
-    #[test]
-    fn a_missing_key_is_generated_with_owner_only_permissions_and_then_reused() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("signing-ES256.pem");
-        let first = load_or_generate(&path, KeyKind::EcP256).unwrap();
-        assert!(first.is_generated);
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let second = load_or_generate(&path, KeyKind::EcP256).unwrap();
-        assert!(!second.is_generated);
-        assert_eq!(
-            public_jwk_members(&first.pkey, first.kind).unwrap(),
-            public_jwk_members(&second.pkey, second.kind).unwrap()
         );
     }
 }
