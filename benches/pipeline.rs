@@ -9,6 +9,8 @@
 
 // Benches abort on setup failure: an unwrap here is a broken fixture, never a request path.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// criterion_group! makes an undocumented pub fn; a bench has no API to document.
+#![allow(missing_docs)]
 
 use std::collections::HashMap;
 use std::hint::black_box;

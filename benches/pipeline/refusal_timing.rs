@@ -17,14 +17,14 @@ const MIN_SAMPLES: usize = 1_000;
 /// dudect's threshold.
 const T_LIMIT: f64 = 4.5;
 
-pub struct Case {
+pub(crate) struct Case {
     pub name: &'static str,
     pub token: String,
 }
 
 /// Runs `refuse` on each case, interleaved, under criterion's clock, then prints per kind: samples,
 /// median, mean, and Welch's t against the first case.
-pub fn compare(c: &mut Criterion, group_name: &str, cases: &[Case], refuse: impl Fn(&str)) {
+pub(crate) fn compare(c: &mut Criterion, group_name: &str, cases: &[Case], refuse: impl Fn(&str)) {
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     let mut order: Vec<usize> = (0..cases.len()).collect();
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;

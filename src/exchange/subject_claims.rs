@@ -12,7 +12,7 @@ use crate::clock::UnixTime;
 /// The leeway never extends `exp`: an issued token can't outlive its subject token (its `exp` is
 /// at most the subject's), so one past its `exp` has nothing left to give, within the leeway or
 /// beyond it, and is refused here as expired, with the real reason in the log.
-pub fn check_time_claims(
+pub(super) fn check_time_claims(
     claims: &Map<String, Value>,
     now: UnixTime,
     leeway: u64,
@@ -52,7 +52,7 @@ fn numeric_date(
 }
 
 /// `aud` as a list, whether the token carries a string or an array, at most `max_values` of them.
-pub fn audiences(
+pub(super) fn audiences(
     claims: &Map<String, Value>,
     max_values: usize,
 ) -> Result<Vec<String>, TokenError> {
@@ -78,7 +78,7 @@ pub fn audiences(
 /// §3.11–3.12): the header `typ` `at+jwt` (RFC 9068 §2.1, with or without `application/`,
 /// case-insensitive as media types are), Keycloak's `typ` claim `Bearer`, or Cognito's
 /// `token_use` `access`. Returns what marked it, for the log.
-pub fn access_token_mark(
+pub(super) fn access_token_mark(
     header_typ: Option<&str>,
     claims: &Map<String, Value>,
 ) -> Option<&'static str> {

@@ -17,7 +17,10 @@ const FROM_IDP: [&str; 7] = [
     "token_endpoint_auth_methods_supported",
 ];
 
-pub async fn front_discovery(front: &Front, tokenbridge_issuer: &str) -> Result<Value, FrontError> {
+pub(crate) async fn front_discovery(
+    front: &Front,
+    tokenbridge_issuer: &str,
+) -> Result<Value, FrontError> {
     let idp = front.upstream.discovery.document().await?;
     let authorization = front
         .endpoint_in(&idp, "authorization_endpoint")

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use url::Url;
 
-pub use discovery::front_discovery;
-pub use endpoint::EndpointRules;
-pub use forward::{Forwarded, Forwarder};
-pub use outcome::{FrontOutcome, FrontRefusal};
-pub use token::token;
-pub use userinfo::userinfo;
+pub(crate) use discovery::front_discovery;
+pub(crate) use endpoint::EndpointRules;
+pub(crate) use forward::{Forwarded, Forwarder};
+pub(crate) use outcome::{FrontOutcome, FrontRefusal};
+pub(crate) use token::token;
+pub(crate) use userinfo::userinfo;
 
 use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;

@@ -7,7 +7,7 @@ use super::Forwarded;
 use crate::oauth::ErrorCode;
 
 #[derive(Debug)]
-pub enum FrontOutcome {
+pub(crate) enum FrontOutcome {
     /// The IdP's answer, unchanged in status, body and challenge.
     PassedOn(Forwarded),
     /// A JSON object the front made: normalised tokens, or userinfo claims.

@@ -16,7 +16,7 @@ use crate::oauth::TokenType;
 
 const GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
 
-pub async fn token(
+pub(crate) async fn token(
     pipeline: &Arc<Pipeline>,
     forwarder: &Forwarder,
     front: &Front,
@@ -153,7 +153,7 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// One field of a form body, if present exactly once.
-pub fn form_value(body: &[u8], name: &str) -> Option<String> {
+pub(super) fn form_value(body: &[u8], name: &str) -> Option<String> {
     let mut values = form_urlencoded::parse(body)
         .filter(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned());

@@ -11,7 +11,7 @@ use super::{Forwarder, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
 use crate::exchange::{ExchangeError, Pipeline, Trace, apply_claim_rules, open_upstream_jwt, sign};
 use crate::policy::claims::PROTECTED_CLAIMS;
 
-pub async fn userinfo(
+pub(crate) async fn userinfo(
     pipeline: &Arc<Pipeline>,
     forwarder: &Forwarder,
     front: &Front,

@@ -12,7 +12,7 @@ use crate::exchange::RequestError;
 /// declared or actual body is refused before it is held; one that trickles in is cut off, since
 /// actix times out only the request head and a client sending a byte now and then would
 /// otherwise keep its connection, and the handler waiting on it, for as long as it likes.
-pub async fn read_body(
+pub(super) async fn read_body(
     request: &HttpRequest,
     payload: web::Payload,
     limits: &Limits,

@@ -14,7 +14,9 @@ use crate::oauth::ClientSecret;
 /// The request's one `Authorization` header, if it has one. Two are refused rather than one
 /// picked: RFC 9110 §5.3 lets only list-valued fields repeat, which Authorization is not, and a
 /// proxy in front could have checked the other one.
-pub fn single_authorization(request: &HttpRequest) -> Result<Option<&HeaderValue>, RequestError> {
+pub(super) fn single_authorization(
+    request: &HttpRequest,
+) -> Result<Option<&HeaderValue>, RequestError> {
     let mut values = request.headers().get_all(AUTHORIZATION);
     let first = values.next();
     if values.next().is_some() {
@@ -23,7 +25,7 @@ pub fn single_authorization(request: &HttpRequest) -> Result<Option<&HeaderValue
     Ok(first)
 }
 
-pub fn client_credentials(
+pub(super) fn client_credentials(
     request: &HttpRequest,
     params: &RequestParams,
 ) -> Result<ClientCredentials, ExchangeError> {

@@ -21,7 +21,7 @@ const KEYS_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// Every refusal the HTTP edge answers with.
 #[derive(Debug, thiserror::Error)]
-pub enum EdgeError {
+pub(crate) enum EdgeError {
     #[error(transparent)]
     Exchange(#[from] ExchangeError),
     #[error("front refused: {0:?}")]
@@ -61,7 +61,7 @@ impl From<RateLimited> for EdgeError {
 
 impl EdgeError {
     /// The RFC 6749 §5.2 code the caller gets.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             EdgeError::Exchange(err) => err.code(),
             EdgeError::Front(refusal) => refusal.code(),
@@ -116,7 +116,7 @@ impl EdgeError {
 }
 
 /// The status an exchange refusal is answered with (also what `explain` reports).
-pub fn exchange_status(err: &ExchangeError) -> StatusCode {
+pub(crate) fn exchange_status(err: &ExchangeError) -> StatusCode {
     match err {
         ExchangeError::Token(TokenError::Jose(JoseError::TooLarge)) => {
             StatusCode::PAYLOAD_TOO_LARGE
@@ -144,7 +144,7 @@ fn front_status(refusal: FrontRefusal) -> StatusCode {
 }
 
 /// The one renderer of refusals.
-pub fn render_error(err: &EdgeError) -> HttpResponse {
+pub(crate) fn render_error(err: &EdgeError) -> HttpResponse {
     let status = err.status();
     let mut response = HttpResponse::build(status);
     no_store(&mut response);
@@ -171,7 +171,7 @@ pub fn render_error(err: &EdgeError) -> HttpResponse {
 
 /// Marks an answer that carries tokens, secrets or a refusal as never to be stored
 /// (RFC 6749 §5.1, and `Pragma` for HTTP/1.0 caches).
-pub fn no_store(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
+pub(crate) fn no_store(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
     response
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((PRAGMA, "no-cache"))

@@ -14,7 +14,7 @@ use crate::exchange::{
 };
 use crate::state::AppState;
 
-pub async fn exchange(
+pub(super) async fn exchange(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,

@@ -61,7 +61,10 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
     }
 }
 
-pub async fn discovery(state: web::Data<AppState>, client: web::Path<String>) -> HttpResponse {
+pub(super) async fn discovery(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+) -> HttpResponse {
     let front = match find(&state, &client) {
         Ok(front) => front,
         Err(err) => return render_error(&err),
@@ -80,7 +83,7 @@ pub async fn discovery(state: web::Data<AppState>, client: web::Path<String>) ->
     }
 }
 
-pub async fn token(
+pub(super) async fn token(
     state: web::Data<AppState>,
     client: web::Path<String>,
     request: HttpRequest,
@@ -111,7 +114,7 @@ async fn token_outcome(
     .await)
 }
 
-pub async fn userinfo(
+pub(super) async fn userinfo(
     state: web::Data<AppState>,
     client: web::Path<String>,
     request: HttpRequest,

@@ -7,13 +7,13 @@ use super::error::no_store;
 use crate::state::AppState;
 
 /// 200 while the process serves.
-pub async fn healthz() -> HttpResponse {
+pub(super) async fn healthz() -> HttpResponse {
     no_store(&mut HttpResponse::Ok()).json(json!({"status": "ok"}))
 }
 
 /// 200 only when every upstream has usable verification keys (our own keys are loaded before the
 /// server starts at all); otherwise 503 saying which upstream is not ready and why.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut upstreams = Map::new();
     for status in state.pipeline.upstreams.statuses() {
         let mut entry = Map::new();

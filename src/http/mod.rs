@@ -6,13 +6,13 @@ mod error;
 mod exchange;
 mod front;
 mod health;
-pub mod well_known;
+pub(crate) mod well_known;
 
 use actix_web::{HttpResponse, web};
 
-pub use error::{EdgeError, exchange_status, no_store, render_error};
+pub(crate) use error::{EdgeError, exchange_status, render_error};
 
-pub fn routes(config: &mut web::ServiceConfig) {
+pub(crate) fn routes(config: &mut web::ServiceConfig) {
     config
         .service(resource("/exchange", "POST").route(web::post().to(exchange::exchange)))
         .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(well_known::jwks)))

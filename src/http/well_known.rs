@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// The discovery document (OIDC Discovery §3, RFC 8414 §2). Every URL is built from the
 /// configured issuer, never from the request's Host header.
-pub fn discovery_document(issuer: &str, signing_algs: &[JwsAlg]) -> String {
+pub(crate) fn discovery_document(issuer: &str, signing_algs: &[JwsAlg]) -> String {
     let mut algs: Vec<&str> = signing_algs.iter().map(|alg| alg.name()).collect();
     // RS256 first: OIDC Core §15.1 makes it the one every relying party must accept.
     algs.sort_by_key(|name| *name != "RS256");
@@ -41,7 +41,7 @@ fn cacheable(state: &AppState, content_type: &'static str, body: String) -> Http
         .body(body)
 }
 
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
@@ -49,7 +49,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     )
 }
 
-pub async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
@@ -57,13 +57,13 @@ pub async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
     )
 }
 
-pub async fn encryption_certificate(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn encryption_certificate(state: web::Data<AppState>) -> HttpResponse {
     match &state.pipeline.key_ring.encryption_certificate {
         Some(pem) => cacheable(&state, "application/x-pem-file", pem.clone()),
         None => render_error(&EdgeError::NoEncryptionCertificate),
     }
 }
 
-pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     cacheable(&state, "application/json", state.discovery.clone())
 }

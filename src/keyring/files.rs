@@ -37,7 +37,10 @@ pub struct LoadedKey {
 
 /// Reads a private key, or (when the file does not exist) generates one of `kind_if_missing`.
 /// `create_new` keeps two replicas starting at once from overwriting each other's key.
-pub fn load_or_generate(path: &Path, kind_if_missing: KeyKind) -> Result<LoadedKey, KeyFileError> {
+pub(super) fn load_or_generate(
+    path: &Path,
+    kind_if_missing: KeyKind,
+) -> Result<LoadedKey, KeyFileError> {
     if path.exists() {
         return load_private_key(path);
     }

@@ -6,7 +6,7 @@ use std::fmt::{self, Write};
 /// Unicode line and paragraph separators (line breaks to many readers), and the bidi controls
 /// that make a reader see text in another order than it was written (Trojan Source,
 /// CVE-2021-42574).
-pub fn needs_escape(c: char) -> bool {
+pub(super) fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -23,7 +23,7 @@ pub fn needs_escape(c: char) -> bool {
 /// Whether a value must be quoted to read as one `key=value` field: empty, or holding
 /// whitespace, a quote, `=`, a backslash (else a literal `\n` would look like an escape) or a
 /// character that is escaped.
-pub fn needs_quotes(text: &str) -> bool {
+pub(super) fn needs_quotes(text: &str) -> bool {
     text.is_empty()
         || text
             .chars()
@@ -32,7 +32,7 @@ pub fn needs_quotes(text: &str) -> bool {
 
 /// `text` with every character `needs_escape` names written as a visible escape (`\n`, `\r`,
 /// `\t`, `\u{1b}`, `\u{2028}`, …), so that it can never end a line or command a terminal.
-pub struct Escaped<'a>(pub &'a str);
+pub(super) struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,7 +44,7 @@ impl fmt::Display for Escaped<'_> {
 }
 
 /// `text` between double quotes, escaped, with `"` and `\` escaped too: unambiguous.
-pub struct Quoted<'a>(pub &'a str);
+pub(super) struct Quoted<'a>(pub &'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,7 +15,7 @@ use super::escape::{Escaped, Quoted, needs_quotes};
 /// Display and Debug values quoted when they hold whitespace, `"`, `=`, `\` or a character
 /// that is escaped, so that no value can end the line or pass for another field.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct EscapedFields;
+pub(super) struct EscapedFields;
 
 impl<'writer> FormatFields<'writer> for EscapedFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {

@@ -11,7 +11,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use super::escape::needs_escape;
 
 /// Wraps a `MakeWriter` whose writers each get one whole JSON event.
-pub struct EscapingMakeWriter<M>(pub M);
+pub(super) struct EscapingMakeWriter<M>(pub M);
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for EscapingMakeWriter<M> {
     type Writer = EscapingWriter<M::Writer>;
@@ -25,7 +25,7 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for EscapingMakeWriter<M> {
     }
 }
 
-pub struct EscapingWriter<W>(W);
+pub(super) struct EscapingWriter<W>(W);
 
 impl<W: io::Write> io::Write for EscapingWriter<W> {
     /// tracing-subscriber writes each event with one `write_all` of a whole `String`, so a

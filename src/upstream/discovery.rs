@@ -11,7 +11,7 @@ use crate::config::UpstreamConfig;
 
 /// The most of a discovery document that is read. Real ones are a few KiB; this is the JWKS
 /// default cap the two shared until they were split, so no document that was read is refused now.
-pub const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
+pub(super) const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
 
 pub struct Discovery {
     config: UpstreamConfig,

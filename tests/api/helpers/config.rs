@@ -8,12 +8,12 @@ use super::keys::fixture_keys;
 use super::service::Options;
 
 /// Every client's secret in the default config: `{id}-secret-0123456789`.
-pub fn secret_of(client: &str) -> String {
+pub(crate) fn secret_of(client: &str) -> String {
     format!("{client}-secret-0123456789")
 }
 
 /// `[[keys.signing]]` entries for the fixture key of every signing algorithm tokenbridge offers.
-pub fn fixture_signing_keys() -> String {
+pub(crate) fn fixture_signing_keys() -> String {
     let fixtures = fixture_keys();
     JwsAlg::SIGNING
         .iter()
@@ -30,7 +30,7 @@ pub fn fixture_signing_keys() -> String {
 }
 
 /// Every JWS algorithm an upstream may be allowed, as a TOML array's items.
-pub fn every_jws_alg() -> String {
+pub(crate) fn every_jws_alg() -> String {
     JwsAlg::ALL
         .iter()
         .map(|alg| format!("{:?}", alg.name()))
@@ -40,7 +40,7 @@ pub fn every_jws_alg() -> String {
 
 /// The `[keys]` section over the fixture keys: every signing key, both decryption keys, and every
 /// key-management algorithm tokenbridge can decrypt with.
-pub fn fixture_keys_section() -> String {
+pub(crate) fn fixture_keys_section() -> String {
     let fixtures = fixture_keys();
     let signing = fixture_signing_keys();
     format!(
@@ -62,7 +62,7 @@ file = "{ec}"
 }
 
 /// The upstream and client sections every test app has, unless a test gives its own.
-pub fn default_policy() -> String {
+pub(crate) fn default_policy() -> String {
     let all_algs = every_jws_alg();
     format!(
         r#"
@@ -162,7 +162,7 @@ rate_limit = {{ per_second = 0.01, burst = 2 }}
 
 /// Only the demo IdP as upstream (with `upstream_extra` lines) and one client, "app", so that
 /// readiness and fetch counts depend on the demo IdP alone.
-pub fn only_the_demo_idp(upstream_extra: &str) -> Options {
+pub(crate) fn only_the_demo_idp(upstream_extra: &str) -> Options {
     Options {
         policy: format!(
             "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\n{upstream_extra}\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"app\"]\nrate_limit = {{ per_second = 1000, burst = 1000 }}\n",
@@ -173,6 +173,6 @@ pub fn only_the_demo_idp(upstream_extra: &str) -> Options {
 }
 
 /// The SHA-256 of `client`'s test secret, as its config entry holds it.
-pub fn digest(client: &str) -> String {
+pub(crate) fn digest(client: &str) -> String {
     SecretDigest::of(secret_of(client).as_bytes()).to_hex()
 }

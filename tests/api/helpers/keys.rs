@@ -16,7 +16,7 @@ fn fixtures_dir() -> PathBuf {
 
 /// tokenbridge's key files: `decryption-rsa.pem` (PKCS#1), `decryption-ec.pem` (SEC1, P-256)
 /// and `signing-{alg}.pem` (PKCS#8) for every algorithm in `JwsAlg::SIGNING`.
-pub fn fixture_keys() -> &'static Path {
+pub(crate) fn fixture_keys() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = fixtures_dir().join("keys");
@@ -30,7 +30,7 @@ pub fn fixture_keys() -> &'static Path {
 }
 
 /// The IdP keys, one per JWS algorithm (kid `idp-{alg}`), loaded once per test binary.
-pub fn idp_key(alg: JwsAlg) -> Arc<IdpKey> {
+pub(crate) fn idp_key(alg: JwsAlg) -> Arc<IdpKey> {
     static KEYS: OnceLock<Vec<Arc<IdpKey>>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {
         JwsAlg::ALL
@@ -45,21 +45,21 @@ pub fn idp_key(alg: JwsAlg) -> Arc<IdpKey> {
 }
 
 /// A second RSA key the IdP rotates to.
-pub fn rotated_idp_key() -> Arc<IdpKey> {
+pub(crate) fn rotated_idp_key() -> Arc<IdpKey> {
     static KEY: OnceLock<Arc<IdpKey>> = OnceLock::new();
     KEY.get_or_init(|| Arc::new(load_idp_key(JwsAlg::RS256, "rotated", "idp-rotated")))
         .clone()
 }
 
 /// An attacker's key: valid, but not in any configured JWKS (with the kid of the IdP's RS256 key).
-pub fn attacker_key() -> Arc<IdpKey> {
+pub(crate) fn attacker_key() -> Arc<IdpKey> {
     static KEY: OnceLock<Arc<IdpKey>> = OnceLock::new();
     KEY.get_or_init(|| Arc::new(attacker_key_with_kid("idp-RS256")))
         .clone()
 }
 
 /// The attacker's RSA key under a `kid` of the test's choosing (one no JWKS names).
-pub fn attacker_key_with_kid(kid: &str) -> IdpKey {
+pub(crate) fn attacker_key_with_kid(kid: &str) -> IdpKey {
     load_idp_key(JwsAlg::RS256, "attacker", kid)
 }
 

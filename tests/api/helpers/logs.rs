@@ -10,7 +10,7 @@ use std::time::UNIX_EPOCH;
 use serde_json::json;
 
 /// Every log line of this test binary, for tests that look for what was (or wasn't) logged.
-pub fn captured_logs() -> String {
+pub(crate) fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
@@ -21,7 +21,7 @@ struct Capture;
 /// This test binary's log file, where every log line of the run also goes: `api-test-logs.txt`
 /// for the api tests, which tests/log_audit.rs reads; other binaries that share these helpers
 /// write their own.
-pub fn log_file() -> PathBuf {
+pub(crate) fn log_file() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("{}-test-logs.txt", env!("CARGO_CRATE_NAME")))
 }

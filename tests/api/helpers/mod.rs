@@ -7,9 +7,9 @@ mod service;
 mod tokens;
 mod tools;
 
-pub use config::*;
-pub use keys::*;
-pub use logs::*;
-pub use service::*;
-pub use tokens::*;
-pub use tools::*;
+pub(crate) use config::*;
+pub(crate) use keys::*;
+pub(crate) use logs::*;
+pub(crate) use service::*;
+pub(crate) use tokens::*;
+pub(crate) use tools::*;

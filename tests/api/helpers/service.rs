@@ -18,13 +18,13 @@ use super::keys::idp_key;
 use super::logs::capture_logs;
 use super::tokens::now;
 
-pub const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-pub const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+pub(crate) const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub(crate) const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub(crate) const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub(crate) const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// A tokenbridge on an ephemeral loopback port, stopped when dropped.
-pub struct Service {
+pub(crate) struct Service {
     pub base: String,
     pub http: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
@@ -34,12 +34,12 @@ pub struct Service {
 impl Service {
     /// Starts with `sections` (limits, keys, upstreams, clients, fronts) after `issuer` and
     /// `listen`; `{dir}` in them names a fresh temporary directory.
-    pub async fn start(sections: &str) -> Service {
+    pub(crate) async fn start(sections: &str) -> Service {
         Service::start_with_clock(sections, SystemClock::shared()).await
     }
 
     /// Starts like `start`, with `clock` as the service's only time source.
-    pub async fn start_with_clock(sections: &str, clock: SharedClock) -> Service {
+    pub(crate) async fn start_with_clock(sections: &str, clock: SharedClock) -> Service {
         capture_logs();
         let dir = TempDir::new().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -61,12 +61,12 @@ impl Service {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// The public JWK of tokenbridge's encryption key of this `kty`.
-    pub async fn encryption_key(&self, kty: &str) -> Value {
+    pub(crate) async fn encryption_key(&self, kty: &str) -> Value {
         let jwks: Value = self.get_json("/.well-known/encryption-keys.json").await;
         jwks["keys"]
             .as_array()
@@ -78,7 +78,7 @@ impl Service {
     }
 
     /// `/readyz`'s status code.
-    pub async fn ready_status(&self) -> u16 {
+    pub(crate) async fn ready_status(&self) -> u16 {
         self.http
             .get(self.url("/readyz"))
             .send()
@@ -88,7 +88,7 @@ impl Service {
             .as_u16()
     }
 
-    pub async fn get_json(&self, path: &str) -> Value {
+    pub(crate) async fn get_json(&self, path: &str) -> Value {
         self.http
             .get(self.url(path))
             .send()
@@ -100,7 +100,12 @@ impl Service {
     }
 
     /// A form exchange as `client` with Basic authentication.
-    pub async fn exchange(&self, client: &str, token: &str, extra: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn exchange(
+        &self,
+        client: &str,
+        token: &str,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let mut form = vec![
             ("grant_type", GRANT),
             ("subject_token", token),
@@ -117,7 +122,7 @@ impl Service {
 
     /// Starts beside an IdP at `idp_issuer` (upstream "op", fetched on first use), with one
     /// client per name (audience: its own name) and, if asked, a front for each.
-    pub async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
+    pub(crate) async fn beside(idp_issuer: &str, clients: &[&str], with_fronts: bool) -> Service {
         let mut sections = format!(
             "[keys]\ndir = \"{{dir}}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"{idp_issuer}\"\ndanger_allow_http = true\n\n"
         );
@@ -146,7 +151,7 @@ impl Drop for Service {
 }
 
 /// A service with the demo IdP as its upstream; the service's own helpers are reached through it.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub idp: DemoIdp,
     service: Service,
     /// The service's clock when the test asked for a manual one.
@@ -161,7 +166,7 @@ impl std::ops::Deref for TestApp {
     }
 }
 
-pub struct Options {
+pub(crate) struct Options {
     /// The policy sections; `{idp}` is replaced by the demo IdP's issuer.
     pub policy: String,
     /// Extra top-level TOML (limits) placed before the sections.
@@ -186,11 +191,11 @@ impl Default for Options {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
-pub async fn spawn_app_with(options: Options) -> TestApp {
+pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
     let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
     idp.set_failing(options.is_idp_down_at_start);
@@ -214,24 +219,24 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 /// What `/exchange` answered.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
 impl Answer {
-    pub fn error(&self) -> &str {
+    pub(crate) fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
     }
 
-    pub fn token(&self) -> &str {
+    pub(crate) fn token(&self) -> &str {
         self.body["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("no token: {} {}", self.status, self.body))
     }
 
-    pub fn assert_refused(&self, status: u16, error: &str) {
+    pub(crate) fn assert_refused(&self, status: u16, error: &str) {
         assert_eq!(
             (self.status, self.error()),
             (status, error),
@@ -242,7 +247,7 @@ impl Answer {
     }
 }
 
-pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Answer {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -257,14 +262,14 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
 
 impl TestApp {
     /// The service's manual clock; the app must have been started with `is_clock_manual`.
-    pub fn clock(&self) -> &ManualClock {
+    pub(crate) fn clock(&self) -> &ManualClock {
         self.clock
             .as_deref()
             .expect("start the app with Options { is_clock_manual: true, .. }")
     }
 
     /// The service's now: its manual clock's, else the system clock's.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock
             .as_ref()
             .map_or_else(now, |clock| tokenbridge::clock::Clock::now(clock.as_ref()))

@@ -10,21 +10,21 @@ use super::keys::idp_key;
 use super::service::TestApp;
 
 /// The system clock's now, in seconds since the epoch.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     tokenbridge::clock::SystemClock::shared().now()
 }
 
 impl TestApp {
     /// An ID token from the demo IdP: `iss`, `sub`, `aud`, `iat`, `exp` filled in, then `extra`.
-    pub fn id_token(&self, aud: Value, extra: Value) -> String {
+    pub(crate) fn id_token(&self, aud: Value, extra: Value) -> String {
         self.id_token_signed(&idp_key(JwsAlg::RS256), aud, extra)
     }
 
-    pub fn id_token_signed(&self, key: &IdpKey, aud: Value, extra: Value) -> String {
+    pub(crate) fn id_token_signed(&self, key: &IdpKey, aud: Value, extra: Value) -> String {
         key.sign(&self.claims(aud, extra), &json!({})).unwrap()
     }
 
-    pub fn claims(&self, aud: Value, extra: Value) -> Value {
+    pub(crate) fn claims(&self, aud: Value, extra: Value) -> Value {
         let now = self.now();
         let mut claims = json!({
             "iss": self.idp.issuer(),
@@ -48,12 +48,12 @@ impl TestApp {
 }
 
 /// The header and claims of a compact JWS, unverified.
-pub fn decode(token: &str) -> (Value, Value) {
+pub(crate) fn decode(token: &str) -> (Value, Value) {
     (json_part(token, 0), json_part(token, 1))
 }
 
 /// The protected header of a compact JWS or JWE.
-pub fn protected_header(token: &str) -> Value {
+pub(crate) fn protected_header(token: &str) -> Value {
     json_part(token, 0)
 }
 
@@ -70,7 +70,7 @@ fn json_part(token: &str, index: usize) -> Value {
 
 /// Verifies an issued token against tokenbridge's published JWKS with jsonwebtoken (not our
 /// verifier), requiring our issuer and the single audience; returns the claims.
-pub async fn verify_issued(app: &TestApp, token: &str, audience: &str) -> Value {
+pub(crate) async fn verify_issued(app: &TestApp, token: &str, audience: &str) -> Value {
     use jsonwebtoken::{DecodingKey, Validation, decode_header, jwk::JwkSet};
     let jwks: JwkSet =
         serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();

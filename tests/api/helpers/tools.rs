@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// tests/e2e, where the npm side of the tests lives; its packages must be installed.
-pub fn e2e_dir() -> PathBuf {
+pub(crate) fn e2e_dir() -> PathBuf {
     installed_npm_dir("tests/e2e")
 }
 
 /// tests/interop: the independent JOSE implementations and the legacy validators.
-pub fn interop_dir() -> PathBuf {
+pub(crate) fn interop_dir() -> PathBuf {
     installed_npm_dir("tests/interop")
 }
 
@@ -29,12 +29,12 @@ fn installed_npm_dir(relative: &str) -> PathBuf {
 }
 
 /// The Python that has the pinned PyPI packages (jwcrypto, PyJWT, …) installed.
-pub fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     venv_tool("python")
 }
 
 /// A program of the pinned Python test tools in .venv (schemathesis, hadolint, …).
-pub fn venv_tool(name: &str) -> PathBuf {
+pub(crate) fn venv_tool(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(".venv/bin")
         .join(name);
@@ -48,7 +48,7 @@ pub fn venv_tool(name: &str) -> PathBuf {
 
 /// Runs a tests/e2e script to its end with `args`, off the async threads; returns the one JSON
 /// line it prints.
-pub async fn run_node(args: Vec<String>) -> Value {
+pub(crate) async fn run_node(args: Vec<String>) -> Value {
     let mut command = Command::new("node");
     command.args(&args).current_dir(e2e_dir());
     run_to_json(command, None).await
@@ -56,7 +56,7 @@ pub async fn run_node(args: Vec<String>) -> Value {
 
 /// Runs a program to its end with `input` on its stdin, off the async threads; returns the one
 /// JSON line it prints.
-pub async fn run_to_json(mut command: Command, input: Option<Value>) -> Value {
+pub(crate) async fn run_to_json(mut command: Command, input: Option<Value>) -> Value {
     let shown = format!("{command:?}");
     let output = tokio::task::spawn_blocking(move || {
         let mut child = command
@@ -88,13 +88,13 @@ pub async fn run_to_json(mut command: Command, input: Option<Value>) -> Value {
 }
 
 /// A node script from tests/e2e that prints one JSON line when ready; killed when dropped.
-pub struct Node {
+pub(crate) struct Node {
     child: Child,
     pub ready: Value,
 }
 
 impl Node {
-    pub fn start(script: &str, config: &Value) -> Node {
+    pub(crate) fn start(script: &str, config: &Value) -> Node {
         let mut child = Command::new("node")
             .arg(script)
             .arg(config.to_string())
@@ -133,7 +133,7 @@ impl Drop for Node {
 }
 
 /// A port that was free a moment ago, for a process that must know its URL before it starts.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
