@@ -27,4 +27,4 @@ pub mod outbound;
 pub mod policy;
 pub mod state;
 pub mod telemetry;
-pub mod upstream;
+mod upstream;

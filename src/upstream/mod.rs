@@ -2,15 +2,15 @@
 //! JWKS cached.
 
 mod discovery;
-pub mod fetch;
+pub(crate) mod fetch;
 mod jwks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use discovery::Discovery;
-pub use fetch::{FetchError, Fetcher};
-pub use jwks::{JwksCache, KeyLookupError};
+pub(crate) use discovery::Discovery;
+pub(crate) use fetch::{FetchError, Fetcher};
+pub(crate) use jwks::{JwksCache, KeyLookupError};
 
 use crate::clock::SharedClock;
 use crate::config::UpstreamConfig;
