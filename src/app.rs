@@ -17,38 +17,39 @@ use crate::keyring::KeyRing;
 use crate::state::AppState;
 use crate::upstream::{Fetcher, Upstreams};
 
+/// Why tokenbridge could not start; `serve` prints it and exits 1.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The config or a key file is wrong; every problem names its key.
     #[error("{0}")]
     Config(#[from] ConfigErrors),
+    /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// The address, as configured.
         addr: String,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// The outbound HTTP client could not be built.
     #[error("{0}")]
     Fetcher(#[from] crate::upstream::FetchError),
 }
 
+/// A bound, running tokenbridge and its background key refreshers.
 pub struct App {
     server: Server,
-    port: u16,
-    state: Arc<AppState>,
     refreshers: Vec<JoinHandle<()>>,
 }
 
 impl App {
+    /// Builds on `config.listen` with the system clock: what `serve` runs.
     pub async fn build(config: Config) -> Result<App, StartError> {
-        App::build_with_clock(config, SystemClock::shared()).await
-    }
-
-    /// Builds with an injected clock (tests, benchmarks).
-    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<App, StartError> {
         let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
             addr: config.listen.to_string(),
             source,
         })?;
-        App::build_on(config, clock, listener).await
+        App::build_on(config, SystemClock::shared(), listener).await
     }
 
     /// Builds on a listener bound by the caller, who may need its port before the config exists
@@ -110,7 +111,8 @@ impl App {
             .collect();
 
         let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
-        let data = web::Data::from(state.clone());
+        let issuer = state.pipeline.issuer.clone();
+        let data = web::Data::from(state);
         let mut server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
@@ -124,21 +126,8 @@ impl App {
             .listen(listener)
             .map_err(|source| StartError::Listen { addr, source })?
             .run();
-        tracing::info!(issuer = %state.pipeline.issuer, port, "tokenbridge is listening");
-        Ok(App {
-            server,
-            port,
-            state,
-            refreshers,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state
+        tracing::info!(issuer = %issuer, port, "tokenbridge is listening");
+        Ok(App { server, refreshers })
     }
 
     /// Stops the server: new connections refused, in-flight requests finish within the deadline.

@@ -14,23 +14,33 @@ use crate::exchange::{ExchangeRequest, Trace, decide};
 use crate::jose::compact::header_text;
 use crate::oauth::TokenType;
 
+/// What `tokenbridge explain` was asked about.
 pub struct ExplainRequest {
+    /// The client id the exchange would be made as.
     pub client: String,
+    /// The subject token (compact JWS or JWE).
     pub token: String,
+    /// Its `subject_token_type`.
     pub token_type: TokenType,
+    /// The `audience` parameter, if any.
     pub audience: Option<String>,
     /// The upstream's JWKS, given instead of fetched (offline).
     pub jwks: Option<Map<String, Value>>,
 }
 
+/// Why there is no report (a refused token is a report, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {
+    /// The config or the keys could not be loaded.
     #[error("{0}")]
     Start(#[from] StartError),
+    /// `--client` names no configured client.
     #[error("client {0:?} is not configured")]
     UnknownClient(String),
+    /// `--jwks` is not a usable key set.
     #[error("the given JWKS is unusable: {0}")]
     Jwks(String),
+    /// The report could not be written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -101,6 +101,7 @@ impl DemoIdp {
         }
     }
 
+    /// Stops serving; in-flight requests finish first.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }

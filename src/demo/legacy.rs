@@ -10,10 +10,13 @@ use crate::jose::verify::{VerificationKey, VerificationKeySet};
 
 /// What a relying party expects of its issuer's ID tokens.
 pub struct Expectations<'a> {
+    /// The issuer the relying party is configured with.
     pub issuer: &'a str,
+    /// Its client id: the one audience it accepts.
     pub client_id: &'a str,
     /// The issuer's JWKS.
     pub jwks: &'a Value,
+    /// The relying party's clock, Unix seconds.
     pub now: i64,
 }
 

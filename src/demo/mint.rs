@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::jose::compact::encode_part;
 
+/// A demo token could not be signed or encrypted (josekit's reason).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct MintError(String);
@@ -88,10 +89,12 @@ impl IdpKey {
         })
     }
 
+    /// The algorithm this key signs with.
     pub fn alg(&self) -> JwsAlg {
         self.alg
     }
 
+    /// The `kid` its tokens and its public JWK carry.
     pub fn kid(&self) -> &str {
         &self.kid
     }

@@ -30,6 +30,7 @@ use legacy::Expectations;
 use mint::{IdpKey, MintError, encrypt_like_authentik};
 use print::{claims_of, print_verdict};
 
+/// `tokenbridge demo`'s flags.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoOptions {
     /// tokenbridge's port on 127.0.0.1 (0: any free port).
@@ -38,20 +39,33 @@ pub struct DemoOptions {
     pub serve: bool,
 }
 
+/// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
+    /// tokenbridge's port is taken.
     #[error("cannot listen on 127.0.0.1:{port}: {source} (choose another with --port)")]
-    Listen { port: u16, source: std::io::Error },
+    Listen {
+        /// The port asked for.
+        port: u16,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// tokenbridge itself did not start.
     #[error("{0}")]
     Start(#[from] StartError),
+    /// The demo's own config was refused: a bug in the demo.
     #[error("the demo configuration was refused: {0}")]
     Config(#[from] crate::config::ConfigErrors),
+    /// Writing the walkthrough or its temporary keys failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A demo IdP could not mint its token.
     #[error("minting a demo token failed: {0}")]
     Mint(#[from] MintError),
+    /// An exchange over loopback failed to complete.
     #[error("talking to tokenbridge failed: {0}")]
     Http(#[from] reqwest::Error),
+    /// A verdict was not the one the walkthrough shows: the demo would mislead, so it stops.
     #[error("the demo did not go as expected: {0}")]
     Unexpected(String),
 }

@@ -9,7 +9,9 @@ use crate::oauth::ErrorCode;
 /// A refusal as the audit line shows it: the RFC code the caller got, and the precise reason.
 #[derive(Clone, Copy)]
 pub struct AuditedRefusal<'a> {
+    /// The `error` the caller got.
     pub code: ErrorCode,
+    /// Why, precisely: for the log only.
     pub reason: &'a dyn Display,
 }
 
@@ -25,8 +27,13 @@ impl<'a> From<&'a ExchangeError> for AuditedRefusal<'a> {
 /// What was asked for: an exchange at `/exchange`, or a front's token endpoint.
 #[derive(Debug, Clone, Copy)]
 pub enum AuditEvent<'a> {
+    /// `POST /exchange`.
     Exchange,
-    FrontToken { front: &'a str },
+    /// A front's token endpoint passing the IdP's tokens through the pipeline.
+    FrontToken {
+        /// The front's client id.
+        front: &'a str,
+    },
 }
 
 /// Writes the audit line. `client` is the client id as presented (authenticated or not, so a

@@ -13,58 +13,108 @@ use super::request::RequestError;
 /// What is wrong with the subject token. The caller learns only that it was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// Malformed, oversized, undecryptable, or a JOSE header tokenbridge refuses.
     #[error(transparent)]
     Jose(#[from] JoseError),
+    /// The JWE's plaintext is another JWE, not the JWS it must carry.
     #[error("a JWE nested in a JWE is refused")]
     NestedJwe,
+    /// The (unverified) `iss`, if any, names no configured upstream.
     #[error("issuer {0:?} is not a configured upstream")]
     UntrustedIssuer(Option<String>),
+    /// The token's upstream is not among the client's `upstreams` (or not the front's own).
     #[error("client {client:?} may not exchange tokens from upstream {upstream:?}")]
-    UpstreamNotAllowed { client: String, upstream: String },
+    UpstreamNotAllowed {
+        /// The client id (or the front's client).
+        client: String,
+        /// The upstream's name.
+        upstream: String,
+    },
+    /// The JWS `alg` is one tokenbridge knows but not in the upstream's `algorithms`.
     #[error("{alg} is not among upstream {upstream:?}'s algorithms")]
-    AlgorithmNotAllowed { alg: String, upstream: String },
+    AlgorithmNotAllowed {
+        /// The header's `alg`.
+        alg: String,
+        /// The upstream's name.
+        upstream: String,
+    },
+    /// No key of the upstream's JWKS fits the token's `kid` and `alg`, even after a refetch.
     #[error(transparent)]
     Key(KeyLookupError),
+    /// No candidate key verifies the signature.
     #[error("the signature does not verify")]
     BadSignature,
+    /// A required claim (`exp`, `sub`, `aud`) or a time claim is missing or of the wrong type.
     #[error("claim {0} is missing or has the wrong type")]
     Claim(&'static str),
+    /// `exp` is not after now (the leeway never extends it).
     #[error("expired at {exp}, now {now}")]
-    Expired { exp: i64, now: i64 },
+    Expired {
+        /// The token's `exp`, Unix seconds.
+        exp: i64,
+        /// Now, Unix seconds.
+        now: i64,
+    },
+    /// `nbf` is later than now plus the leeway.
     #[error("not valid before {nbf}, now {now}")]
-    NotYetValid { nbf: i64, now: i64 },
+    NotYetValid {
+        /// The token's `nbf`, Unix seconds.
+        nbf: i64,
+        /// Now, Unix seconds.
+        now: i64,
+    },
+    /// `iat` is later than now plus the leeway.
     #[error("issued in the future at {iat}, now {now}")]
-    IssuedInFuture { iat: i64, now: i64 },
+    IssuedInFuture {
+        /// The token's `iat`, Unix seconds.
+        iat: i64,
+        /// Now, Unix seconds.
+        now: i64,
+    },
+    /// Sent as `id_token` but marked as an access token; the payload says which mark.
     #[error("sent as an ID token, but it is an access token ({0})")]
     NotAnIdToken(&'static str),
+    /// An ID token was requested for an access token, and the client doesn't allow that.
     #[error(
         "an ID token is not issued from an access token for this client (id_token_from_access_token)"
     )]
     IdTokenFromAccessToken,
+    /// The issued `exp` (capped by the subject's and `max_ttl`) would not be after now.
     #[error("no lifetime left to issue")]
     NoLifetimeLeft,
+    /// A claim rule refused the token (a required claim missing, a value of the wrong shape).
     #[error(transparent)]
     Rule(#[from] RuleError),
+    /// `aud` holds more values than `limits.max_aud_values`.
     #[error("aud has {0} values, more than limits.max_aud_values")]
     TooManyAudiences(usize),
+    /// The issued claims would pass `limits.max_issued_claims` or `max_issued_bytes`.
     #[error("the issued token would have {0}, over the limit")]
     IssuedTooLarge(String),
 }
 
+/// Why an exchange was refused: each kind has its RFC error code and fixed description.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
+    /// The request's parameters are missing, repeated, unknown or unsupported.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// The client could not be authenticated.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The client, or the caller's address after failed authentications, is over its limit.
     #[error(transparent)]
     RateLimited(#[from] RateLimited),
+    /// The subject token was refused.
     #[error("subject token refused: {0}")]
     Token(#[from] TokenError),
+    /// No single audience allowed for the client could be chosen.
     #[error("no audience: {0}")]
     Audience(#[from] AudienceError),
+    /// The upstream's keys are unknown (none cached and the fetch failed): worth a retry.
     #[error("{0}")]
     KeysUnavailable(String),
+    /// tokenbridge failed (no randomness, a task that died, no signing key).
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -87,6 +137,7 @@ impl From<KeyLookupError> for ExchangeError {
 }
 
 impl ExchangeError {
+    /// The RFC 6749 §5.2 / RFC 8693 §2.2.2 error code the caller gets.
     pub fn code(&self) -> ErrorCode {
         match self {
             ExchangeError::Request(RequestError::UnsupportedGrantType(_)) => {

@@ -36,8 +36,11 @@ use subject_claims::{access_token_mark, audiences};
 /// A successful exchange (RFC 8693 §2.2.1).
 #[derive(Debug)]
 pub struct Issued {
+    /// The signed token, whatever its type (RFC 8693 names the member so).
     pub access_token: String,
+    /// What was issued: the requested type, or the subject's.
     pub issued_token_type: TokenType,
+    /// Seconds until the issued token's `exp`.
     pub expires_in: i64,
 }
 
@@ -45,13 +48,19 @@ pub struct Issued {
 pub struct Decision {
     /// The upstream whose key verified the subject token.
     pub upstream: Arc<Upstream>,
+    /// The claims to sign: the subject's, shaped by the rules, with tokenbridge's registered ones.
     pub claims: Map<String, Value>,
+    /// The client's `signing_alg`.
     pub alg: JwsAlg,
+    /// The JOSE `typ` header: `JWT`, or the client's `access_token_typ` for access tokens.
     pub typ: &'static str,
+    /// What will be issued.
     pub issued_token_type: TokenType,
+    /// Seconds from now to the issued `exp`.
     pub expires_in: i64,
 }
 
+/// One whole exchange: every check, then the signature.
 pub async fn exchange(
     pipeline: &Arc<Pipeline>,
     client: &Client,

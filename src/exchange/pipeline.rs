@@ -8,13 +8,17 @@ use crate::jose::compact::CompactLimits;
 use crate::keyring::KeyRing;
 use crate::upstream::Upstreams;
 
+/// The exchange's world, read-only while it serves.
 pub struct Pipeline {
     /// The `iss` of what `/exchange` issues; a front issues as its own.
     pub issuer: String,
     /// tokenbridge's own keys: decryption of subject tokens, signing of issued ones.
     pub key_ring: KeyRing,
+    /// The trusted IdPs, found by exact issuer, with their key caches.
     pub upstreams: Upstreams,
+    /// The one time source (a manual one in tests).
     pub clock: SharedClock,
+    /// `[limits]`: sizes, counts and times every input is held to.
     pub limits: Limits,
     /// `limits` as the compact parser takes them, made once.
     pub compact_limits: CompactLimits,
@@ -23,6 +27,7 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Made once at start; `compact_limits` is derived from `limits`.
     pub fn new(
         issuer: String,
         key_ring: KeyRing,

@@ -8,19 +8,30 @@ use serde_json::Value;
 
 use crate::oauth::{GRANT_TYPE_TOKEN_EXCHANGE, TokenType};
 
+/// What is wrong with the request itself (not its token); the name is the one the caller sent.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
+    /// The body is not a form or a JSON object of strings (the payload names which).
     #[error("the body is not valid {0}")]
     Malformed(&'static str),
     /// The name is the request's: quoted, so that it reads as one value wherever it is shown.
     #[error("parameter {0:?} is repeated")]
     Repeated(String),
+    /// A required parameter is absent or empty.
     #[error("parameter {0} is required")]
     Missing(&'static str),
+    /// `grant_type` is not RFC 8693's.
     #[error("grant_type {0:?} is not token exchange")]
     UnsupportedGrantType(String),
+    /// A token type URN tokenbridge does not take or issue.
     #[error("{field} {value:?} is not a supported token type")]
-    UnsupportedTokenType { field: &'static str, value: String },
+    UnsupportedTokenType {
+        /// `subject_token_type` or `requested_token_type`.
+        field: &'static str,
+        /// The URN as sent.
+        value: String,
+    },
+    /// `actor_token` or `actor_token_type`: delegation is not supported.
     #[error("parameter {0} is not supported by this deployment")]
     Unsupported(&'static str),
     /// RFC 6749 §5.2 `invalid_scope`: no scope is issued here.
@@ -29,10 +40,13 @@ pub enum RequestError {
     /// RFC 8693 §2.2.2 `invalid_target`: no token is issued for a resource here.
     #[error("parameter resource is not supported by this deployment")]
     UnsupportedResource,
+    /// Two `Authorization` headers: refused rather than one picked.
     #[error("the Authorization header is repeated")]
     RepeatedAuthorization,
+    /// Two client authentication methods at once (RFC 6749 §2.3).
     #[error("client_secret in the body and HTTP Basic together")]
     TwoAuthMethods,
+    /// A body `client_id` that is not the Basic one.
     #[error("client_id in the body differs from the HTTP Basic one")]
     ClientIdMismatch,
 }
@@ -43,6 +57,7 @@ pub enum RequestError {
 pub struct RequestParams(HashMap<String, String>);
 
 impl RequestParams {
+    /// Parses an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<RequestParams, RequestError> {
         RequestParams::from_pairs(
             form_urlencoded::parse(body)
@@ -85,6 +100,7 @@ impl RequestParams {
         Ok(RequestParams(params))
     }
 
+    /// The parameter's value, if present and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -111,9 +127,13 @@ impl<'de> Visitor<'de> for PairsVisitor {
 /// A parsed token exchange request.
 #[derive(Debug)]
 pub struct ExchangeRequest {
+    /// The IdP's token, compact JWS or JWE.
     pub subject_token: String,
+    /// What the caller says it is; checked against the token's own marks.
     pub subject_token_type: TokenType,
+    /// The one audience asked for, an emitted value (after `rewrite`).
     pub audience: Option<String>,
+    /// What to issue; the subject's type when absent.
     pub requested_token_type: Option<TokenType>,
 }
 

@@ -3,15 +3,20 @@
 
 use serde_json::{Map, Value};
 
+/// The facts of one exchange, each filled in once its check found it.
 #[derive(Debug, Default)]
 pub struct Trace {
     /// The subject token's fingerprint (never the token).
     pub token_fingerprint: Option<String>,
     /// The issuer of the upstream the token came from, once it is known.
     pub upstream: Option<String>,
+    /// The subject token's `sub`, once its signature verified.
     pub sub: Option<String>,
+    /// The subject token's audiences, in its order.
     pub original_aud: Vec<String>,
+    /// The one audience chosen for the issued token.
     pub chosen_aud: Option<String>,
+    /// The issued token's `jti`.
     pub jti: Option<String>,
     /// Each check with its verdict, kept only when explaining (`tokenbridge explain`).
     pub steps: Option<Vec<Step>>,
@@ -22,7 +27,9 @@ pub struct Trace {
 /// One passed check, for `explain`.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The check's name ("signature", "audience", …).
     pub check: &'static str,
+    /// What it found, for a person to read.
     pub verdict: String,
 }
 
@@ -35,6 +42,7 @@ impl Trace {
         }
     }
 
+    /// Whether steps are kept: the verdicts' text is only made then.
     pub fn is_explaining(&self) -> bool {
         self.steps.is_some()
     }

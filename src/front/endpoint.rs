@@ -9,7 +9,7 @@ use crate::config::UpstreamConfig;
 
 /// An upstream's rules for the endpoints in its discovery document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointRules {
+pub(crate) struct EndpointRules {
     /// The issuer's host; an issuer without one allows no endpoint on the host rule.
     pub issuer_host: Option<String>,
     pub is_http_allowed: bool,
@@ -17,7 +17,7 @@ pub struct EndpointRules {
 }
 
 impl EndpointRules {
-    pub fn of(upstream: &UpstreamConfig) -> EndpointRules {
+    pub(crate) fn of(upstream: &UpstreamConfig) -> EndpointRules {
         EndpointRules {
             issuer_host: Url::parse(&upstream.issuer)
                 .ok()
@@ -28,7 +28,7 @@ impl EndpointRules {
     }
 
     /// The endpoint `name` of `discovery`, if it is a URL these rules allow.
-    pub fn endpoint_in(&self, discovery: &Map<String, Value>, name: &str) -> Option<Url> {
+    pub(crate) fn endpoint_in(&self, discovery: &Map<String, Value>, name: &str) -> Option<Url> {
         let url = Url::parse(discovery.get(name)?.as_str()?).ok()?;
         let is_scheme_ok =
             url.scheme() == "https" || (url.scheme() == "http" && self.is_http_allowed);

@@ -10,7 +10,7 @@ use crate::upstream::FetchError;
 
 /// What the IdP answered, as it answered it.
 #[derive(Debug)]
-pub struct Forwarded {
+pub(crate) struct Forwarded {
     pub status: u16,
     pub content_type: Option<String>,
     /// The IdP's challenge on a 401 (RFC 6750 §3, RFC 6749 §5.2), for the relying party.
@@ -19,7 +19,7 @@ pub struct Forwarded {
 }
 
 /// What to send.
-pub struct Outgoing<'a> {
+pub(crate) struct Outgoing<'a> {
     pub url: &'a Url,
     pub is_post: bool,
     pub body: Vec<u8>,
@@ -31,18 +31,18 @@ pub struct Outgoing<'a> {
 }
 
 #[derive(Clone)]
-pub struct Forwarder {
+pub(crate) struct Forwarder {
     client: reqwest::Client,
 }
 
 impl Forwarder {
-    pub fn new() -> Result<Forwarder, FetchError> {
+    pub(crate) fn new() -> Result<Forwarder, FetchError> {
         Ok(Forwarder {
             client: outbound::client()?,
         })
     }
 
-    pub async fn send(&self, outgoing: Outgoing<'_>) -> Result<Forwarded, FetchError> {
+    pub(crate) async fn send(&self, outgoing: Outgoing<'_>) -> Result<Forwarded, FetchError> {
         let shown = outgoing.url.as_str().to_owned();
         let mut request = if outgoing.is_post {
             self.client.post(outgoing.url.clone()).body(outgoing.body)

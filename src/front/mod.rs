@@ -28,7 +28,7 @@ use crate::config::FrontConfig;
 use crate::upstream::{FetchError, Upstream, Upstreams};
 
 /// One front, wired to its client and upstream.
-pub struct Front {
+pub(crate) struct Front {
     pub config: FrontConfig,
     /// `{issuer}/front/{client}`: the `iss` of the tokens it issues.
     pub issuer: String,
@@ -39,13 +39,13 @@ pub struct Front {
 }
 
 #[derive(Default)]
-pub struct Fronts {
+pub(crate) struct Fronts {
     by_client: HashMap<String, Arc<Front>>,
 }
 
 impl Fronts {
     /// Config validation made sure each front's client and upstream exist.
-    pub fn new(
+    pub(crate) fn new(
         configs: &[FrontConfig],
         issuer: &str,
         clients: &ClientRegistry,
@@ -69,7 +69,7 @@ impl Fronts {
         Fronts { by_client }
     }
 
-    pub fn get(&self, client: &str) -> Option<&Arc<Front>> {
+    pub(crate) fn get(&self, client: &str) -> Option<&Arc<Front>> {
         self.by_client.get(client)
     }
 }
@@ -77,7 +77,7 @@ impl Fronts {
 /// Why a front couldn't serve: the IdP is unreachable, slow, answered 5xx, or its discovery lacks
 /// an endpoint. The relying party gets `temporarily_unavailable`; the log gets this.
 #[derive(Debug, thiserror::Error)]
-pub enum FrontError {
+pub(crate) enum FrontError {
     #[error("{0}")]
     Upstream(#[from] FetchError),
     #[error("the IdP's discovery has no usable {0}")]
@@ -87,7 +87,7 @@ pub enum FrontError {
 }
 
 /// A relying party's request, to be forwarded to an IdP endpoint.
-pub struct RelyingPartyRequest<'a> {
+pub(crate) struct RelyingPartyRequest<'a> {
     pub is_post: bool,
     pub body: Vec<u8>,
     pub content_type: Option<&'a str>,
@@ -100,7 +100,7 @@ impl Front {
     /// the answer. The IdP failing the front (unreachable, slow, a 5xx, a redirect, which is
     /// never followed) is the relying party's `temporarily_unavailable`; any other answer is the
     /// caller's to pass on or to use.
-    pub async fn forward(
+    pub(crate) async fn forward(
         &self,
         forwarder: &Forwarder,
         max_bytes: usize,
@@ -130,14 +130,14 @@ impl Front {
     }
 
     /// Logs why the IdP couldn't serve this front; the relying party learns only that.
-    pub fn unavailable(&self, err: &FrontError) -> FrontRefusal {
+    pub(crate) fn unavailable(&self, err: &FrontError) -> FrontRefusal {
         tracing::warn!(front = %self.config.client, error = %err, "the IdP could not serve the front");
         FrontRefusal::IdpUnavailable
     }
 
     /// An endpoint from the IdP's discovery: an absolute URL, https unless the upstream allows
     /// http, on the issuer's host unless the upstream allows others.
-    pub async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {
+    pub(crate) async fn idp_endpoint(&self, name: &'static str) -> Result<Url, FrontError> {
         let discovery = self.upstream.discovery.document().await?;
         self.endpoint_in(&discovery, name)
             .ok_or(FrontError::NoEndpoint(name))

@@ -19,7 +19,7 @@ pub(crate) enum FrontOutcome {
 
 /// Why a front refuses; the precise reason has been logged where it was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrontRefusal {
+pub(crate) enum FrontRefusal {
     /// A grant other than `authorization_code` and `refresh_token`.
     UnsupportedGrantType,
     /// The IdP is unreachable, slow, answered 5xx or a redirect, or lacks the endpoint.
@@ -35,7 +35,7 @@ pub enum FrontRefusal {
 }
 
 impl FrontRefusal {
-    pub fn code(self) -> ErrorCode {
+    pub(crate) fn code(self) -> ErrorCode {
         match self {
             FrontRefusal::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
             FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable => {
@@ -49,7 +49,7 @@ impl FrontRefusal {
     }
 
     /// The description the relying party sees: fixed per kind, never the precise reason.
-    pub fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             FrontRefusal::UnsupportedGrantType => "only authorization_code and refresh_token",
             FrontRefusal::IdpUnavailable => "the identity provider is unavailable; retry later",

@@ -28,9 +28,12 @@ pub fn fingerprint(token: &str) -> String {
         .collect()
 }
 
+/// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
+    /// One line per event, `key=value` fields, every value escaped.
     Text,
+    /// One JSON object per line.
     Json,
 }
 

@@ -131,6 +131,7 @@ pub(super) fn routes(config: &mut web::ServiceConfig) {
 }
 
 impl DemoIdp {
+    /// The loopback port it serves on.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -192,10 +193,12 @@ impl DemoIdp {
         self.state.controls.delay_ms.store(millis, Ordering::SeqCst);
     }
 
+    /// How many times its JWKS has been fetched.
     pub fn jwks_requests(&self) -> usize {
         self.state.controls.jwks_requests.load(Ordering::SeqCst)
     }
 
+    /// How many times its discovery document has been fetched.
     pub fn discovery_requests(&self) -> usize {
         self.state
             .controls
