@@ -95,15 +95,27 @@ pub(super) async fn token(
     }
 }
 
+/// What both front endpoints read before anything is forwarded: the front, the relying
+/// party's one `Authorization` (two are refused), and the bounded body.
+async fn read_front_request<'r>(
+    state: &AppState,
+    client: &str,
+    request: &'r HttpRequest,
+    payload: web::Payload,
+) -> Result<(Arc<Front>, Option<&'r str>, Vec<u8>), EdgeError> {
+    let front = find(state, client)?;
+    let authorization = forwarded_authorization(request)?;
+    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    Ok((front, authorization, body))
+}
+
 async fn token_outcome(
     state: &AppState,
     client: &str,
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<FrontOutcome, EdgeError> {
-    let front = find(state, client)?;
-    let authorization = forwarded_authorization(request)?;
-    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    let (front, authorization, body) = read_front_request(state, client, request, payload).await?;
     Ok(front::token(
         &state.pipeline,
         &state.forwarder,
@@ -132,9 +144,7 @@ async fn userinfo_outcome(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<FrontOutcome, EdgeError> {
-    let front = find(state, client)?;
-    let authorization = forwarded_authorization(request)?;
-    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    let (front, authorization, body) = read_front_request(state, client, request, payload).await?;
     let relying_party_request = RelyingPartyRequest {
         is_post: request.method() == Method::POST,
         body,
