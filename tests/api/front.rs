@@ -394,3 +394,29 @@ async fn the_front_forwards_only_to_the_idps_own_host_and_never_follows_a_redire
         "a redirect was followed"
     );
 }
+
+#[tokio::test]
+async fn the_protected_claims_of_an_idps_userinfo_never_reach_the_relying_party() {
+    let app = spawn_app_with(fronts()).await;
+    app.idp.answer_userinfo(
+        200,
+        "application/json",
+        r#"{"sub":"user-1","email":"ada@example.com","groups":["g"],
+        "iss":"x","aud":"y","exp":1,"iat":1,"nbf":1,"jti":"j",
+        "azp":"another-client","at_hash":"a","c_hash":"c","s_hash":"s"}"#,
+    );
+
+    let answer = send(
+        app.http
+            .get(app.url("/front/bookstack/userinfo"))
+            .bearer_auth("user-access-token"),
+    )
+    .await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body,
+        json!({ "sub": "user-1", "email": "ada@example.com", "groups": ["g"] }),
+        "the ten protected claims are gone"
+    );
+}

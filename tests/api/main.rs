@@ -14,7 +14,6 @@ mod front;
 mod front_e2e;
 mod front_upstreams;
 mod front_userinfo;
-mod front_userinfo_plain;
 mod helpers;
 mod interop;
 mod jose_matrix;
