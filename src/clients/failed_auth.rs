@@ -11,6 +11,7 @@ use moka::sync::Cache;
 use super::rate_limit::{RateLimited, TokenBucket};
 use crate::config::RateLimit;
 
+/// Failed authentications per source address, each address with its own token bucket.
 pub struct FailedAuthLimiter {
     limit: RateLimit,
     /// Bounded: at most this many addresses are tracked, each forgotten after it has been quiet
@@ -19,7 +20,7 @@ pub struct FailedAuthLimiter {
 }
 
 impl FailedAuthLimiter {
-    pub fn new(limit: RateLimit) -> FailedAuthLimiter {
+    pub(crate) fn new(limit: RateLimit) -> FailedAuthLimiter {
         let refill = Duration::from_secs_f64(f64::from(limit.burst) / limit.per_second);
         FailedAuthLimiter {
             limit,

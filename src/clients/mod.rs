@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use failed_auth::FailedAuthLimiter;
-pub use rate_limit::{RateLimited, TokenBucket};
+pub use rate_limit::RateLimited;
+pub(crate) use rate_limit::TokenBucket;
 
 use crate::clock::Clock;
 use crate::config::ClientConfig;
@@ -15,29 +16,38 @@ use crate::oauth::{ClientSecret, SecretDigest};
 
 /// A configured client with its live rate-limit state.
 pub struct Client {
-    pub config: ClientConfig,
-    pub bucket: TokenBucket,
+    pub(crate) config: ClientConfig,
+    pub(crate) bucket: TokenBucket,
 }
 
 /// Credentials as the request presented them (RFC 6749 §2.3.1).
 #[derive(Debug)]
 pub struct ClientCredentials {
+    /// From the Basic user name, or else the `client_id` body parameter.
     pub client_id: String,
+    /// From the Basic password, or else the `client_secret` body parameter.
     pub secret: ClientSecret,
 }
 
+/// Why a caller is not an authenticated client; all answer `invalid_client` (RFC 6749 §5.2).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// No `Authorization` header, and not both `client_id` and `client_secret` in the body.
     #[error("no client credentials")]
     Missing,
+    /// An `Authorization` header that isn't readable Basic credentials (another scheme, not
+    /// base64 or UTF-8, no `:`, bad percent-encoding); the text says which.
     #[error("malformed client credentials: {0}")]
     Malformed(&'static str),
+    /// No configured client has this id; the secret was still compared, against a decoy.
     #[error("unknown client {0:?}")]
     UnknownClient(String),
+    /// The client exists but the secret's digest doesn't match.
     #[error("wrong secret for client {0:?}")]
     WrongSecret(String),
 }
 
+/// The configured clients by id, each with its rate-limit bucket.
 pub struct ClientRegistry {
     by_id: HashMap<String, Arc<Client>>,
     /// Compared against when the client is unknown, so that an unknown id costs what a wrong
@@ -46,7 +56,7 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    pub fn new(configs: Vec<ClientConfig>, clock: &dyn Clock) -> ClientRegistry {
+    pub(crate) fn new(configs: Vec<ClientConfig>, clock: &dyn Clock) -> ClientRegistry {
         let by_id = configs
             .into_iter()
             .map(|config| {
@@ -65,6 +75,9 @@ impl ClientRegistry {
         self.by_id.get(id).cloned()
     }
 
+    /// The client these credentials prove, or why not. An unknown id costs the same comparison
+    /// as a wrong secret. Failures aren't counted here: the caller records them in the
+    /// `FailedAuthLimiter`.
     pub fn authenticate(&self, credentials: &ClientCredentials) -> Result<Arc<Client>, AuthError> {
         let presented = credentials.secret.digest();
         let client = self.by_id.get(&credentials.client_id);

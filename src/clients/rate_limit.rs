@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use crate::config::RateLimit;
 
+/// A bucket was empty: the client, or the address's failed authentications, hit the limit.
 #[derive(Debug, thiserror::Error)]
 #[error("rate limit exceeded; retry after {retry_after_secs}s")]
 pub struct RateLimited {
+    /// Whole seconds until one token is back, at least 1: the `Retry-After` value.
     pub retry_after_secs: u64,
 }
 
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     limit: RateLimit,
     state: Mutex<BucketState>,
 }
@@ -22,7 +24,7 @@ struct BucketState {
 }
 
 impl TokenBucket {
-    pub fn new(limit: RateLimit, now: Duration) -> TokenBucket {
+    pub(crate) fn new(limit: RateLimit, now: Duration) -> TokenBucket {
         TokenBucket {
             limit,
             state: Mutex::new(BucketState {
@@ -33,12 +35,12 @@ impl TokenBucket {
     }
 
     /// Takes one token, or says how long until one is there. `now` is monotonic time.
-    pub fn take(&self, now: Duration) -> Result<(), RateLimited> {
+    pub(crate) fn take(&self, now: Duration) -> Result<(), RateLimited> {
         self.refilled(now, true)
     }
 
     /// Whether a token is there, without taking it.
-    pub fn check(&self, now: Duration) -> Result<(), RateLimited> {
+    pub(crate) fn check(&self, now: Duration) -> Result<(), RateLimited> {
         self.refilled(now, false)
     }
 

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+/// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
     /// The key, as a path into the file: `client[0].audiences`, `upstream[1] ("zitadel").issuer`.
     pub key: String,
+    /// What is wrong with the value and, where it helps, what is accepted instead.
     pub message: String,
 }
 

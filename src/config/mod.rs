@@ -25,13 +25,16 @@ use crate::policy::rules::Rule;
 pub struct Config {
     /// tokenbridge's issuer, without a trailing slash; every URL it publishes starts with it.
     pub issuer: String,
-    pub listen: SocketAddr,
-    pub workers: Option<usize>,
+    pub(crate) listen: SocketAddr,
+    pub(crate) workers: Option<usize>,
+    /// `[keys]`: our signing and decryption keys, and the algorithms allowed with them.
     pub keys: KeysConfig,
-    pub limits: Limits,
+    pub(crate) limits: Limits,
+    /// The trusted IdPs, from `[[upstream]]`.
     pub upstreams: Vec<UpstreamConfig>,
+    /// The clients that may exchange, from `[[client]]`.
     pub clients: Vec<ClientConfig>,
-    pub fronts: Vec<FrontConfig>,
+    pub(crate) fronts: Vec<FrontConfig>,
     /// What the start and `tokenbridge check` warn about: deprecated names still accepted.
     pub warnings: Vec<String>,
 }
@@ -53,56 +56,58 @@ pub struct FrontConfig {
     pub is_access_token_normalized: bool,
 }
 
+/// The `[keys]` section: what `KeyRing` loads, and what `tokenbridge check` checks.
 #[derive(Debug, Clone)]
 pub struct KeysConfig {
-    pub dir: PathBuf,
-    pub default_signing_alg: JwsAlg,
-    pub signing: Vec<SigningKeyConfig>,
-    pub decryption: Vec<DecryptionKeyConfig>,
-    pub decryption_algs: Vec<JweAlg>,
-    pub content_encryption: Vec<JweEnc>,
+    pub(crate) dir: PathBuf,
+    pub(crate) default_signing_alg: JwsAlg,
+    pub(crate) signing: Vec<SigningKeyConfig>,
+    pub(crate) decryption: Vec<DecryptionKeyConfig>,
+    pub(crate) decryption_algs: Vec<JweAlg>,
+    pub(crate) content_encryption: Vec<JweEnc>,
 }
 
 #[derive(Debug, Clone)]
-pub struct SigningKeyConfig {
-    pub file: PathBuf,
-    pub alg: JwsAlg,
-    pub kid: Option<String>,
+pub(crate) struct SigningKeyConfig {
+    pub(crate) file: PathBuf,
+    pub(crate) alg: JwsAlg,
+    pub(crate) kid: Option<String>,
     /// Published in the JWKS (tokens it signed may still be live) but no longer used to sign.
-    pub is_retired: bool,
+    pub(crate) is_retired: bool,
 }
 
 #[derive(Debug, Clone)]
-pub struct DecryptionKeyConfig {
-    pub file: PathBuf,
-    pub kid: Option<String>,
+pub(crate) struct DecryptionKeyConfig {
+    pub(crate) file: PathBuf,
+    pub(crate) kid: Option<String>,
 }
 
+/// The `[limits]` section, every key defaulted (`defaults::LIMITS`) when left out.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// The longest a whole request body may take to arrive, from the handler's first read.
-    pub body_read_timeout: Duration,
-    pub max_token_bytes: usize,
-    pub max_header_bytes: usize,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) max_header_bytes: usize,
     /// `Cache-Control: max-age` of the published key sets and discovery documents.
-    pub jwks_max_age: Duration,
+    pub(crate) jwks_max_age: Duration,
     /// Failed client authentications per source address.
-    pub failed_auth: RateLimit,
+    pub(crate) failed_auth: RateLimit,
     /// Accept JWEs with `zip: DEF`, inflated to at most `max_inflated_bytes`.
-    pub is_zip_allowed: bool,
-    pub max_inflated_bytes: usize,
+    pub(crate) is_zip_allowed: bool,
+    pub(crate) max_inflated_bytes: usize,
     /// Nesting depth of a token's header or claims JSON.
-    pub max_json_depth: usize,
+    pub(crate) max_json_depth: usize,
     /// Top-level claims a subject token may have.
-    pub max_claims: usize,
+    pub(crate) max_claims: usize,
     /// Values a subject token's `aud` may have.
-    pub max_aud_values: usize,
+    pub(crate) max_aud_values: usize,
     /// The issued token's claims, at most: a rule can't turn a large upstream claim into an
     /// oversized token.
-    pub max_issued_claims: usize,
+    pub(crate) max_issued_claims: usize,
     /// The issued token's claims, serialised, at most this many bytes.
-    pub max_issued_bytes: usize,
+    pub(crate) max_issued_bytes: usize,
 }
 
 impl Default for Limits {
@@ -111,29 +116,31 @@ impl Default for Limits {
     }
 }
 
+/// One `[[upstream]]`: an IdP trusted by its exact issuer.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
+    /// The `name` that clients' `upstreams` and fronts refer to; unique.
     pub name: String,
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// When absent, read from `{issuer}/.well-known/openid-configuration`.
-    pub jwks_uri: Option<url::Url>,
-    pub algorithms: Vec<JwsAlg>,
-    pub leeway: Duration,
-    pub is_http_allowed: bool,
+    pub(crate) jwks_uri: Option<url::Url>,
+    pub(crate) algorithms: Vec<JwsAlg>,
+    pub(crate) leeway: Duration,
+    pub(crate) is_http_allowed: bool,
     /// Accept a discovered `jwks_uri` on another host than the issuer's.
-    pub is_jwks_on_other_host_allowed: bool,
-    pub refresh_interval: Duration,
-    pub max_key_age: Duration,
-    pub refetch_cooldown: Duration,
-    pub fetch_timeout: Duration,
-    pub max_jwks_bytes: usize,
-    pub max_jwks_keys: usize,
+    pub(crate) is_jwks_on_other_host_allowed: bool,
+    pub(crate) refresh_interval: Duration,
+    pub(crate) max_key_age: Duration,
+    pub(crate) refetch_cooldown: Duration,
+    pub(crate) fetch_timeout: Duration,
+    pub(crate) max_jwks_bytes: usize,
+    pub(crate) max_jwks_keys: usize,
     /// Claim rules for every token from this upstream, applied before the client's.
     pub rules: Vec<Rule>,
 }
 
 impl UpstreamConfig {
-    pub fn discovery_url(&self) -> String {
+    pub(crate) fn discovery_url(&self) -> String {
         format!(
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
@@ -143,13 +150,13 @@ impl UpstreamConfig {
 
 /// The `typ` of issued access tokens: RFC 9068's `at+jwt` unless the client wants `JWT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessTokenTyp {
+pub(crate) enum AccessTokenTyp {
     AtJwt,
     Jwt,
 }
 
 impl AccessTokenTyp {
-    pub fn header_value(self) -> &'static str {
+    pub(crate) fn header_value(self) -> &'static str {
         match self {
             AccessTokenTyp::AtJwt => "at+jwt",
             AccessTokenTyp::Jwt => "JWT",
@@ -158,23 +165,25 @@ impl AccessTokenTyp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    pub per_second: f64,
-    pub burst: u32,
+pub(crate) struct RateLimit {
+    pub(crate) per_second: f64,
+    pub(crate) burst: u32,
 }
 
+/// One `[[client]]`: who may exchange, with which secret, under which rules.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The `id` a caller authenticates as (its `client_id`); unique.
     pub id: String,
-    pub secret: SecretDigest,
-    pub upstreams: Vec<String>,
-    pub audience: AudienceRules,
-    pub max_ttl: Duration,
-    pub signing_alg: JwsAlg,
-    pub access_token_typ: AccessTokenTyp,
+    pub(crate) secret: SecretDigest,
+    pub(crate) upstreams: Vec<String>,
+    pub(crate) audience: AudienceRules,
+    pub(crate) max_ttl: Duration,
+    pub(crate) signing_alg: JwsAlg,
+    pub(crate) access_token_typ: AccessTokenTyp,
     /// Whether an ID token may be issued from an access token (`id_token_from_access_token`).
-    pub is_id_token_from_access_token_allowed: bool,
-    pub rate_limit: RateLimit,
+    pub(crate) is_id_token_from_access_token_allowed: bool,
+    pub(crate) rate_limit: RateLimit,
     /// Claim rules (its preset's, then its own), applied after the upstream's.
     pub rules: Vec<Rule>,
 }

@@ -27,6 +27,8 @@ pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
     parse_with_env(text, base, &|name| std::env::var(name).ok())
 }
 
+/// `parse`, with secrets by reference (`secret = { env = "…" }`) looked up through `env`
+/// instead of the process environment, so tests need not set variables.
 pub fn parse_with_env(
     text: &str,
     base: &Path,

@@ -10,11 +10,12 @@ use zeroize::Zeroizing;
 pub struct ClientSecret(Zeroizing<String>);
 
 impl ClientSecret {
+    /// Takes the `String` itself rather than a copy: its bytes are wiped when this drops.
     pub fn new(secret: String) -> ClientSecret {
         ClientSecret(Zeroizing::new(secret))
     }
 
-    pub fn digest(&self) -> SecretDigest {
+    pub(crate) fn digest(&self) -> SecretDigest {
         SecretDigest::of(self.0.as_bytes())
     }
 }
@@ -31,6 +32,7 @@ impl fmt::Debug for ClientSecret {
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
+    /// The SHA-256 of `secret`: what a config's `secret = { sha256 = "…" }` holds, in hex.
     pub fn of(secret: &[u8]) -> SecretDigest {
         let hash = digest::digest(&digest::SHA256, secret);
         let mut bytes = [0u8; 32];

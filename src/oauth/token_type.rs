@@ -2,15 +2,19 @@
 
 use std::fmt;
 
+/// A `subject_token_type` or `requested_token_type`; its `Display` is the URN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenType {
+    /// `urn:ietf:params:oauth:token-type:id_token`: an OpenID Connect ID token.
     IdToken,
+    /// `urn:ietf:params:oauth:token-type:access_token`: an OAuth access token.
     AccessToken,
+    /// `urn:ietf:params:oauth:token-type:jwt`: a JWT of no more specific kind.
     Jwt,
 }
 
 impl TokenType {
-    pub fn parse(urn: &str) -> Option<TokenType> {
+    pub(crate) fn parse(urn: &str) -> Option<TokenType> {
         match urn {
             "urn:ietf:params:oauth:token-type:id_token" => Some(TokenType::IdToken),
             "urn:ietf:params:oauth:token-type:access_token" => Some(TokenType::AccessToken),
@@ -19,7 +23,7 @@ impl TokenType {
         }
     }
 
-    pub fn urn(self) -> &'static str {
+    pub(crate) fn urn(self) -> &'static str {
         match self {
             TokenType::IdToken => "urn:ietf:params:oauth:token-type:id_token",
             TokenType::AccessToken => "urn:ietf:params:oauth:token-type:access_token",

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 /// How a client chooses among the allowed audiences that the token carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AudienceMode {
+pub(crate) enum AudienceMode {
     /// Exactly one of the client's allowed audiences must be in the token (least privilege).
     Only,
     /// The first of the client's allowed audiences, in the client's order, that the token has.
@@ -17,7 +17,7 @@ pub enum AudienceMode {
 }
 
 impl AudienceMode {
-    pub fn parse(name: &str) -> Option<AudienceMode> {
+    pub(crate) fn parse(name: &str) -> Option<AudienceMode> {
         match name {
             "only" => Some(AudienceMode::Only),
             "first" => Some(AudienceMode::First),
@@ -29,12 +29,12 @@ impl AudienceMode {
 
 /// A client's audience rules, checked at start (non-empty, `rewrite` keys among `allowed`).
 #[derive(Debug, Clone)]
-pub struct AudienceRules {
-    pub mode: AudienceMode,
+pub(crate) struct AudienceRules {
+    pub(crate) mode: AudienceMode,
     /// Token audiences the client accepts, in order of preference.
-    pub allowed: Vec<String>,
+    pub(crate) allowed: Vec<String>,
     /// Token audience → the value emitted instead.
-    pub rewrite: HashMap<String, String>,
+    pub(crate) rewrite: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,13 +58,13 @@ impl AudienceRules {
     }
 
     /// The audience emitted for this client's first allowed value: a front's relying party.
-    pub fn primary(&self) -> Option<String> {
+    pub(crate) fn primary(&self) -> Option<String> {
         self.allowed.first().map(|allowed| self.output(allowed))
     }
 
     /// The one audience to emit. `token_aud` is the verified token's `aud`; `requested` is the
     /// request's `audience` parameter (RFC 8693 §2.1), which names an emitted value.
-    pub fn choose(
+    pub(crate) fn choose(
         &self,
         token_aud: &[String],
         requested: Option<&str>,

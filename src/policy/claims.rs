@@ -7,24 +7,24 @@ use crate::clock::UnixTime;
 /// Claims whose value only tokenbridge decides. The subject token's values never pass through:
 /// they are about the subject token (its issuer, its audiences, its lifetime, its hashes over
 /// another token's bytes), not about the token tokenbridge signs.
-pub const PROTECTED_CLAIMS: [&str; 10] = [
+pub(crate) const PROTECTED_CLAIMS: [&str; 10] = [
     "iss", "aud", "exp", "iat", "nbf", "jti", "azp", "at_hash", "c_hash", "s_hash",
 ];
 
 /// What tokenbridge decided about the token it issues.
-pub struct IssuedClaims<'a> {
-    pub issuer: &'a str,
-    pub audience: &'a str,
-    pub issued_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub jti: &'a str,
+pub(crate) struct IssuedClaims<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) issued_at: UnixTime,
+    pub(crate) expires_at: UnixTime,
+    pub(crate) jti: &'a str,
     /// RFC 9068 §2.2: an access token names the client that requested it.
-    pub access_token_client_id: Option<&'a str>,
+    pub(crate) access_token_client_id: Option<&'a str>,
 }
 
 /// The subject token's claims minus the protected ones, then the decided values. Takes the
 /// claims by value: they are edited in place, not copied.
-pub fn issued_claims(
+pub(crate) fn issued_claims(
     mut claims: Map<String, Value>,
     decided: &IssuedClaims<'_>,
 ) -> Map<String, Value> {

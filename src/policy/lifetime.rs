@@ -6,7 +6,11 @@ use crate::clock::UnixTime;
 
 /// Never later than the subject token's `exp`, and capped by the client's maximum lifetime.
 /// `None` when nothing of the subject token's life is left.
-pub fn issued_expiry(now: UnixTime, subject_exp: UnixTime, max_ttl: Duration) -> Option<UnixTime> {
+pub(crate) fn issued_expiry(
+    now: UnixTime,
+    subject_exp: UnixTime,
+    max_ttl: Duration,
+) -> Option<UnixTime> {
     let cap = now.saturating_add(i64::try_from(max_ttl.as_secs()).unwrap_or(i64::MAX));
     let exp = subject_exp.min(cap);
     (exp > now).then_some(exp)

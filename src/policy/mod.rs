@@ -1,9 +1,9 @@
 //! Per-client policy as pure functions: which audience, which claims, how long.
 
-pub mod audience;
-pub mod claims;
-pub mod lifetime;
-pub mod presets;
+pub(crate) mod audience;
+pub(crate) mod claims;
+pub(crate) mod lifetime;
+pub(crate) mod presets;
 pub mod rules;
 
 #[cfg(test)]

@@ -1,20 +1,20 @@
 //! Named rule lists for the IdPs whose shapes we know, kept as TOML so an operator reads exactly
 //! what a preset does (`tokenbridge check --explain` prints it) and parsed like any rule list.
 
-pub const PRESETS: [(&str, &str); 3] = [
+pub(crate) const PRESETS: [(&str, &str); 3] = [
     ("zitadel", include_str!("presets/zitadel.toml")),
     ("keycloak", include_str!("presets/keycloak.toml")),
     ("authentik", include_str!("presets/authentik.toml")),
 ];
 
 /// The TOML text of a preset.
-pub fn preset(name: &str) -> Option<&'static str> {
+pub(crate) fn preset(name: &str) -> Option<&'static str> {
     PRESETS
         .iter()
         .find(|(preset_name, _)| *preset_name == name)
         .map(|(_, text)| *text)
 }
 
-pub fn names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     PRESETS.iter().map(|(name, _)| *name)
 }

@@ -11,19 +11,19 @@ mod shape;
 
 use serde_json::Value;
 
-pub use apply::apply_rules;
-pub use path::{ClaimPath, NamePattern};
-pub use shape::Shape;
+pub(crate) use apply::apply_rules;
+pub(crate) use path::{ClaimPath, NamePattern};
+pub(crate) use shape::Shape;
 
 /// What `sub_from` does when its source claim is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IfMissing {
+pub(crate) enum IfMissing {
     Fail,
     KeepSub,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum RuleKind {
+pub(crate) enum RuleKind {
     /// Moves a value (reshaped) to a top-level claim.
     Rename {
         from: ClaimPath,
@@ -60,26 +60,28 @@ pub enum RuleKind {
     },
 }
 
+/// One entry of a `claims` list (an upstream's, a client's or a preset's), checked at start.
+/// `Display` writes it back as the inline TOML table it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     /// Where the rule was written, for logs: `client "bookstack" claims[2]`, `preset zitadel[0]`.
     pub origin: String,
-    pub kind: RuleKind,
+    pub(crate) kind: RuleKind,
     /// A missing source refuses the exchange instead of doing nothing.
-    pub is_required: bool,
+    pub(crate) is_required: bool,
 }
 
 /// Why a rule refused an exchange; the log names the rule.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("claim rule {origin}: {reason}")]
 pub struct RuleError {
-    pub origin: String,
-    pub reason: String,
+    pub(crate) origin: String,
+    pub(crate) reason: String,
 }
 
 /// What a rule did, for `explain`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fired {
-    pub origin: String,
-    pub summary: String,
+pub(crate) struct Fired {
+    pub(crate) origin: String,
+    pub(crate) summary: String,
 }

@@ -14,7 +14,10 @@ impl Rule {
     }
 
     /// Applies this rule; `Ok(None)` when it had nothing to do.
-    pub fn apply(&self, claims: &mut Map<String, Value>) -> Result<Option<String>, RuleError> {
+    pub(crate) fn apply(
+        &self,
+        claims: &mut Map<String, Value>,
+    ) -> Result<Option<String>, RuleError> {
         match &self.kind {
             RuleKind::Rename {
                 from,
@@ -111,7 +114,7 @@ impl Rule {
 }
 
 /// Applies `rules` in order; returns what fired.
-pub fn apply_rules(
+pub(crate) fn apply_rules(
     rules: &[Rule],
     claims: &mut Map<String, Value>,
 ) -> Result<Vec<Fired>, RuleError> {

@@ -6,13 +6,13 @@ use serde_json::{Map, Value};
 /// Where a rule reads: a JSON pointer (`/realm_access/roles`) or a dotted path
 /// (`resource_access.bookstack.roles`); a name without dots or a leading `/` is one claim.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClaimPath {
+pub(crate) struct ClaimPath {
     segments: Vec<String>,
     written: String,
 }
 
 impl ClaimPath {
-    pub fn parse(path: &str) -> Option<ClaimPath> {
+    pub(crate) fn parse(path: &str) -> Option<ClaimPath> {
         let segments: Vec<String> = if let Some(pointer) = path.strip_prefix('/') {
             pointer
                 .split('/')
@@ -31,11 +31,11 @@ impl ClaimPath {
     }
 
     /// The top-level claim it starts at.
-    pub fn top(&self) -> &str {
+    pub(crate) fn top(&self) -> &str {
         &self.segments[0]
     }
 
-    pub fn is_top_level(&self) -> bool {
+    pub(crate) fn is_top_level(&self) -> bool {
         self.segments.len() == 1
     }
 
@@ -65,14 +65,14 @@ impl std::fmt::Display for ClaimPath {
 
 /// A claim-name pattern: exact, or with `*` matching any run of characters.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NamePattern(String);
+pub(crate) struct NamePattern(String);
 
 impl NamePattern {
-    pub fn new(pattern: &str) -> NamePattern {
+    pub(crate) fn new(pattern: &str) -> NamePattern {
         NamePattern(pattern.to_owned())
     }
 
-    pub fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         wildcard_match(self.0.as_bytes(), name.as_bytes())
     }
 

@@ -8,24 +8,24 @@ use super::NamePattern;
 /// Value reshaping, applied in this fixed order: keys, split, filter, strip_prefix, prefix,
 /// lowercase, join.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// An object's keys as a list (Zitadel's roles object).
-    pub keys: bool,
+    pub(crate) keys: bool,
     /// A string split into a list at this separator.
-    pub split: Option<String>,
+    pub(crate) split: Option<String>,
     /// Only the list's strings matching one of these patterns.
-    pub filter: Vec<NamePattern>,
+    pub(crate) filter: Vec<NamePattern>,
     /// Removed from each string that starts with it.
-    pub strip_prefix: Option<String>,
+    pub(crate) strip_prefix: Option<String>,
     /// Put before each string.
-    pub prefix: Option<String>,
-    pub lowercase: bool,
+    pub(crate) prefix: Option<String>,
+    pub(crate) lowercase: bool,
     /// A list joined into one string with this separator.
-    pub join: Option<String>,
+    pub(crate) join: Option<String>,
 }
 
 impl Shape {
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         *self == Shape::default()
     }
 
