@@ -14,7 +14,7 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
-    pub fn curve_name(self) -> Option<&'static str> {
+    pub(crate) fn curve_name(self) -> Option<&'static str> {
         match self {
             KeyKind::Rsa => None,
             KeyKind::EcP256 => Some("P-256"),
@@ -68,7 +68,7 @@ impl JwsAlg {
     /// The algorithms tokenbridge signs with.
     pub const SIGNING: [JwsAlg; 4] = [JwsAlg::RS256, JwsAlg::PS256, JwsAlg::ES256, JwsAlg::EdDSA];
 
-    pub fn parse(name: &str) -> Option<JwsAlg> {
+    pub(crate) fn parse(name: &str) -> Option<JwsAlg> {
         JwsAlg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
@@ -87,7 +87,7 @@ impl JwsAlg {
         }
     }
 
-    pub fn key_kind(self) -> KeyKind {
+    pub(crate) fn key_kind(self) -> KeyKind {
         match self {
             JwsAlg::RS256
             | JwsAlg::RS384
@@ -102,7 +102,7 @@ impl JwsAlg {
         }
     }
 
-    pub fn is_signing_supported(self) -> bool {
+    pub(crate) fn is_signing_supported(self) -> bool {
         JwsAlg::SIGNING.contains(&self)
     }
 }
@@ -134,7 +134,7 @@ impl JweAlg {
         JweAlg::EcdhEsA256Kw,
     ];
 
-    pub fn parse(name: &str) -> Option<JweAlg> {
+    pub(crate) fn parse(name: &str) -> Option<JweAlg> {
         JweAlg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
@@ -181,7 +181,7 @@ impl JweEnc {
         JweEnc::A256CbcHs512,
     ];
 
-    pub fn parse(name: &str) -> Option<JweEnc> {
+    pub(crate) fn parse(name: &str) -> Option<JweEnc> {
         JweEnc::ALL.into_iter().find(|enc| enc.name() == name)
     }
 

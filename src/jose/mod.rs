@@ -6,7 +6,7 @@
 pub mod alg;
 pub mod cert;
 pub mod compact;
-pub mod content;
+pub(crate) mod content;
 pub mod decrypt;
 pub mod private_key;
 pub mod sign;

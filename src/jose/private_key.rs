@@ -33,8 +33,8 @@ pub enum PrivateKeyError {
 /// A parsed private key, with the `kid` a JWK named (PEM names none).
 pub struct PrivateKey {
     pub pkey: PKey<Private>,
-    pub kind: KeyKind,
-    pub named_kid: Option<String>,
+    pub(crate) kind: KeyKind,
+    pub(crate) named_kid: Option<String>,
 }
 
 /// Parses a private key from a PEM or JWK document.
@@ -101,7 +101,7 @@ fn curve_nid(kind: KeyKind) -> Option<Nid> {
     }
 }
 
-pub fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> {
+pub(crate) fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> {
     match pkey.id() {
         Id::RSA => Some(KeyKind::Rsa),
         Id::ED25519 => Some(KeyKind::Ed25519),

@@ -114,7 +114,7 @@ impl VerificationKey {
         }))
     }
 
-    pub fn kid(&self) -> Option<&str> {
+    pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
@@ -227,16 +227,12 @@ pub struct VerificationKeySet {
 }
 
 impl VerificationKeySet {
-    pub fn new(keys: Vec<VerificationKey>) -> VerificationKeySet {
+    pub(crate) fn new(keys: Vec<VerificationKey>) -> VerificationKeySet {
         VerificationKeySet { keys }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The keys that may verify a token with this `kid` and `alg`. With a `kid`, only keys of that

@@ -32,7 +32,7 @@ pub enum KeyFileError {
 /// A private key as loaded from a file.
 pub struct LoadedKey {
     pub key: PrivateKey,
-    pub is_generated: bool,
+    pub(crate) is_generated: bool,
 }
 
 /// Reads a private key, or (when the file does not exist) generates one of `kind_if_missing`.

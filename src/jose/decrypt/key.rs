@@ -113,7 +113,7 @@ impl DecryptionKey {
         })
     }
 
-    pub fn kid(&self) -> &str {
+    pub(crate) fn kid(&self) -> &str {
         &self.kid
     }
 
