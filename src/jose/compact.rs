@@ -107,13 +107,19 @@ pub struct UnverifiedJws<'a> {
 /// `parse_jws` decodes it.
 #[derive(Debug)]
 pub enum CompactToken<'a> {
+    /// Three parts: the whole token, for `parse_jws`.
     Jws(&'a str),
+    /// Five parts.
     Jwe {
+        /// The protected header, decoded and checked: within the caps, `enc` present, no `crit`.
         header: Box<JoseHeader>,
+        /// The whole token, for `decrypt::decrypt_nested`.
         token: &'a str,
     },
 }
 
+/// Tells a JWS from a JWE after checking the token's size and alphabet; a JWE's header is decoded
+/// and checked here, a JWS's by `parse_jws`.
 pub fn parse_compact<'a>(
     token: &'a str,
     limits: &CompactLimits,
@@ -144,6 +150,8 @@ pub fn parse_compact<'a>(
     }
 }
 
+/// Decodes a compact JWS's header and claims within every cap of `limits`, refusing a header with
+/// `crit` or `enc`. The signature is not checked: that is `verify`'s.
 pub fn parse_jws<'a>(
     token: &'a str,
     limits: &CompactLimits,
