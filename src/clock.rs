@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch, as JWT `NumericDate` (RFC 7519 §2) counts them.
 pub type UnixTime = i64;
 
+/// The source of every time decision (see the module docs): `SystemClock` in the service,
+/// `ManualClock` in tests and benchmarks.
 pub trait Clock: Send + Sync + 'static {
     /// Wall-clock time, for token claims.
     fn now(&self) -> UnixTime;
@@ -20,6 +22,8 @@ pub trait Clock: Send + Sync + 'static {
     fn monotonic(&self) -> Duration;
 }
 
+/// The one clock an app and everything it builds share, so moving a `ManualClock` moves the time
+/// every request and cache sees.
 pub type SharedClock = Arc<dyn Clock>;
 
 /// The real clock.
@@ -28,6 +32,7 @@ pub struct SystemClock {
 }
 
 impl SystemClock {
+    /// The system clock, whose `monotonic` counts from this call.
     #[allow(clippy::disallowed_methods)]
     pub fn shared() -> SharedClock {
         Arc::new(SystemClock {
@@ -62,12 +67,15 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `now`; `monotonic` starts at the same count of seconds. In an `Arc`,
+    /// so a test keeps a handle to move it while the service holds it as a `SharedClock`.
     pub fn at(now: UnixTime) -> Arc<ManualClock> {
         Arc::new(ManualClock {
             millis: AtomicI64::new(now.saturating_mul(1000)),
         })
     }
 
+    /// Moves `now` and `monotonic` forward together, to the millisecond.
     pub fn advance(&self, by: Duration) {
         let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.millis.fetch_add(by, Ordering::SeqCst);

@@ -18,9 +18,14 @@ use crate::jose::sign::Signer;
 use files::load_or_generate;
 pub use files::{KeyFileError, LoadedKey, load_private_key};
 
+/// tokenbridge's own keys and the documents that publish them, built once at start from the
+/// `[keys]` section.
 pub struct KeyRing {
     /// The key each algorithm signs with.
     signers: HashMap<JwsAlg, Arc<Signer>>,
+    /// The keys that decrypt JWE subject tokens: the `[[keys.decryption]]` entries, or when there
+    /// are none, `decryption-rsa.pem` in `keys.dir`. Tried in this order unless the JWE's `kid`
+    /// names one.
     pub decryption: Vec<DecryptionKey>,
     /// `/.well-known/jwks.json`: every signing key, active or retired, and nothing else.
     pub signing_jwks: String,
@@ -31,6 +36,9 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    /// The key that signs `alg` tokens: the first `[[keys.signing]]` entry for `alg` that is not
+    /// retired, else `signing-<alg>.pem` in `keys.dir`. `None` when neither was loaded: no such
+    /// entry and `alg` not among the algorithms in use, or `load_existing` found no file.
     pub fn signer(&self, alg: JwsAlg) -> Option<&Arc<Signer>> {
         self.signers.get(&alg)
     }

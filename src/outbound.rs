@@ -15,14 +15,29 @@ use crate::capped::{CappedError, read_capped};
 /// How long connecting (TCP and TLS) may take, whatever the request's overall timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why an outbound request failed. The URL in each is the one the caller asked to be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
+    /// reqwest could not build the client (its TLS backend failed to start, say); holds
+    /// reqwest's message.
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+    /// No status came back (connect, TLS, timeout), or the body broke off while it was read.
     #[error("{url}: {reason}")]
-    Transport { url: String, reason: String },
+    Transport {
+        /// The URL as shown in logs and errors.
+        url: String,
+        /// `timed out`, or reqwest's description of the failure.
+        reason: String,
+    },
+    /// The body's `Content-Length`, or the bytes actually sent, passed the cap.
     #[error("{url}: the body is larger than {limit} bytes")]
-    TooLarge { url: String, limit: usize },
+    TooLarge {
+        /// The URL as shown in logs and errors.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 /// A client for outbound requests, as the module documentation describes. Connections are

@@ -6,15 +6,20 @@ use std::fmt;
 /// The family of key an algorithm needs (RFC 8725 §3.1: never let one key serve two families).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyKind {
+    /// RSA (`kty` `RSA`).
     Rsa,
+    /// NIST P-256 (`kty` `EC`, `crv` `P-256`).
     EcP256,
+    /// NIST P-384 (`crv` `P-384`).
     EcP384,
+    /// NIST P-521 (`crv` `P-521`).
     EcP521,
+    /// Ed25519 (`kty` `OKP`, `crv` `Ed25519`, RFC 8037).
     Ed25519,
 }
 
 impl KeyKind {
-    pub fn curve_name(self) -> Option<&'static str> {
+    pub(crate) fn curve_name(self) -> Option<&'static str> {
         match self {
             KeyKind::Rsa => None,
             KeyKind::EcP256 => Some("P-256"),
@@ -39,19 +44,30 @@ impl KeyKind {
 /// JWS algorithms (RFC 7518 §3, RFC 8037 for EdDSA) accepted on subject tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JwsAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
     RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
     RS512,
+    /// RSASSA-PSS with SHA-256 and MGF1 with SHA-256.
     PS256,
+    /// RSASSA-PSS with SHA-384 and MGF1 with SHA-384.
     PS384,
+    /// RSASSA-PSS with SHA-512 and MGF1 with SHA-512.
     PS512,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512.
     ES512,
+    /// EdDSA on Ed25519, the only curve accepted for it.
     EdDSA,
 }
 
 impl JwsAlg {
+    /// Every accepted algorithm: the allowlist a name is looked up in.
     pub const ALL: [JwsAlg; 10] = [
         JwsAlg::RS256,
         JwsAlg::RS384,
@@ -68,10 +84,12 @@ impl JwsAlg {
     /// The algorithms tokenbridge signs with.
     pub const SIGNING: [JwsAlg; 4] = [JwsAlg::RS256, JwsAlg::PS256, JwsAlg::ES256, JwsAlg::EdDSA];
 
-    pub fn parse(name: &str) -> Option<JwsAlg> {
+    pub(crate) fn parse(name: &str) -> Option<JwsAlg> {
         JwsAlg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
+    /// The name JOSE headers and JWKs use (RFC 7518 §3.1, RFC 8037 §3.1); also what `Display`
+    /// writes.
     pub fn name(self) -> &'static str {
         match self {
             JwsAlg::RS256 => "RS256",
@@ -87,7 +105,7 @@ impl JwsAlg {
         }
     }
 
-    pub fn key_kind(self) -> KeyKind {
+    pub(crate) fn key_kind(self) -> KeyKind {
         match self {
             JwsAlg::RS256
             | JwsAlg::RS384
@@ -102,7 +120,7 @@ impl JwsAlg {
         }
     }
 
-    pub fn is_signing_supported(self) -> bool {
+    pub(crate) fn is_signing_supported(self) -> bool {
         JwsAlg::SIGNING.contains(&self)
     }
 }
@@ -116,15 +134,22 @@ impl fmt::Display for JwsAlg {
 /// JWE key management algorithms (RFC 7518 §4). `RSA1_5` is deliberately absent (RFC 8725 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JweAlg {
+    /// `RSA-OAEP`: RSAES-OAEP with SHA-1 and MGF1 with SHA-1 (§4.3).
     RsaOaep,
+    /// `RSA-OAEP-256`: RSAES-OAEP with SHA-256 and MGF1 with SHA-256 (§4.3).
     RsaOaep256,
+    /// `ECDH-ES`: the agreed key is the content encryption key (direct key agreement, §4.6).
     EcdhEs,
+    /// `ECDH-ES+A128KW`: the agreed key unwraps the content key with AES-128 key wrap.
     EcdhEsA128Kw,
+    /// `ECDH-ES+A192KW`: the agreed key unwraps the content key with AES-192 key wrap.
     EcdhEsA192Kw,
+    /// `ECDH-ES+A256KW`: the agreed key unwraps the content key with AES-256 key wrap.
     EcdhEsA256Kw,
 }
 
 impl JweAlg {
+    /// Every accepted key management algorithm: the allowlist a name is looked up in.
     pub const ALL: [JweAlg; 6] = [
         JweAlg::RsaOaep,
         JweAlg::RsaOaep256,
@@ -134,10 +159,11 @@ impl JweAlg {
         JweAlg::EcdhEsA256Kw,
     ];
 
-    pub fn parse(name: &str) -> Option<JweAlg> {
+    pub(crate) fn parse(name: &str) -> Option<JweAlg> {
         JweAlg::ALL.into_iter().find(|alg| alg.name() == name)
     }
 
+    /// The name a JWE header's `alg` uses; also what `Display` writes.
     pub fn name(self) -> &'static str {
         match self {
             JweAlg::RsaOaep => "RSA-OAEP",
@@ -149,6 +175,7 @@ impl JweAlg {
         }
     }
 
+    /// Whether the algorithm needs an RSA key (both OAEP variants); the others need an EC key.
     pub fn is_rsa(self) -> bool {
         matches!(self, JweAlg::RsaOaep | JweAlg::RsaOaep256)
     }
@@ -163,15 +190,22 @@ impl fmt::Display for JweAlg {
 /// JWE content encryption algorithms (RFC 7518 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JweEnc {
+    /// `A128GCM`: AES-128 in Galois/Counter Mode (§5.3).
     A128Gcm,
+    /// `A192GCM`: AES-192 in Galois/Counter Mode (§5.3).
     A192Gcm,
+    /// `A256GCM`: AES-256 in Galois/Counter Mode (§5.3).
     A256Gcm,
+    /// `A128CBC-HS256`: AES-128-CBC, authenticated by HMAC-SHA-256 cut to 128 bits (§5.2.3).
     A128CbcHs256,
+    /// `A192CBC-HS384`: AES-192-CBC, authenticated by HMAC-SHA-384 cut to 192 bits (§5.2.4).
     A192CbcHs384,
+    /// `A256CBC-HS512`: AES-256-CBC, authenticated by HMAC-SHA-512 cut to 256 bits (§5.2.5).
     A256CbcHs512,
 }
 
 impl JweEnc {
+    /// Every accepted content encryption algorithm: the allowlist a name is looked up in.
     pub const ALL: [JweEnc; 6] = [
         JweEnc::A128Gcm,
         JweEnc::A192Gcm,
@@ -181,10 +215,11 @@ impl JweEnc {
         JweEnc::A256CbcHs512,
     ];
 
-    pub fn parse(name: &str) -> Option<JweEnc> {
+    pub(crate) fn parse(name: &str) -> Option<JweEnc> {
         JweEnc::ALL.into_iter().find(|enc| enc.name() == name)
     }
 
+    /// The name a JWE header's `enc` uses; also what `Display` writes.
     pub fn name(self) -> &'static str {
         match self {
             JweEnc::A128Gcm => "A128GCM",
@@ -224,6 +259,7 @@ impl JweEnc {
         }
     }
 
+    /// Whether this is one of the AES-GCM algorithms rather than AES-CBC with HMAC.
     pub fn is_gcm(self) -> bool {
         matches!(self, JweEnc::A128Gcm | JweEnc::A192Gcm | JweEnc::A256Gcm)
     }

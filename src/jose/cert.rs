@@ -1,7 +1,7 @@
 //! The encryption key as a self-signed X.509 certificate, for IdPs that import a certificate
 //! rather than fetch a JWKS (Authentik).
 //!
-//! The certificate is deterministic — serial from the key thumbprint, fixed validity, and RSA
+//! The certificate is deterministic — serial from the key's `kid`, fixed validity, and RSA
 //! PKCS#1 v1.5 signatures are deterministic — so every replica serves the same bytes.
 
 use openssl::asn1::Asn1Time;
@@ -15,6 +15,9 @@ use openssl::x509::{X509Builder, X509NameBuilder};
 const NOT_BEFORE: i64 = 1_704_067_200;
 const NOT_AFTER: i64 = 4_102_444_800;
 
+/// A PEM certificate for `pkey`, signed by itself (SHA-256), for encryption only (key and data
+/// encipherment). Its serial comes from the first 15 bytes of `kid`, so the same RSA key and
+/// `kid` give the same bytes.
 pub fn self_signed_pem(
     pkey: &PKey<Private>,
     kid: &str,

@@ -11,12 +11,12 @@ use super::JoseError;
 /// Caps applied before anything is decoded.
 #[derive(Debug, Clone, Copy)]
 pub struct CompactLimits {
-    pub max_token_bytes: usize,
-    pub max_header_bytes: usize,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) max_header_bytes: usize,
     /// Nesting of objects and arrays in a header or the claims, checked before parsing.
-    pub max_json_depth: usize,
+    pub(crate) max_json_depth: usize,
     /// Top-level claims of the subject token.
-    pub max_claims: usize,
+    pub(crate) max_claims: usize,
 }
 
 impl CompactLimits {
@@ -70,19 +70,19 @@ pub fn json_depth_within(text: &[u8], max: usize) -> bool {
 /// `jwk`, `x5c`, …) are ignored: keys come only from configuration (RFC 8725 §3.10).
 #[derive(Debug, Deserialize)]
 pub struct JoseHeader {
-    pub alg: String,
+    pub(crate) alg: String,
     #[serde(default)]
-    pub kid: Option<String>,
+    pub(crate) kid: Option<String>,
     #[serde(default)]
-    pub typ: Option<String>,
+    pub(crate) typ: Option<String>,
     #[serde(default)]
-    pub cty: Option<String>,
+    pub(crate) cty: Option<String>,
     #[serde(default)]
-    pub enc: Option<String>,
+    pub(crate) enc: Option<String>,
     #[serde(default)]
-    pub zip: Option<String>,
+    pub(crate) zip: Option<String>,
     #[serde(default)]
-    pub crit: Option<Value>,
+    pub(crate) crit: Option<Value>,
 }
 
 impl JoseHeader {
@@ -95,25 +95,31 @@ impl JoseHeader {
 /// A compact JWS split into its parts, header and claims decoded, signature not yet checked.
 #[derive(Debug)]
 pub struct UnverifiedJws<'a> {
-    pub header: JoseHeader,
-    pub claims: Map<String, Value>,
+    pub(crate) header: JoseHeader,
+    pub(crate) claims: Map<String, Value>,
     /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the bytes the signature covers.
-    pub signing_input: &'a str,
+    pub(crate) signing_input: &'a str,
     /// Checked to be base64url characters only; decoded by the verifier.
-    pub signature_b64: &'a str,
+    pub(crate) signature_b64: &'a str,
 }
 
 /// A compact token, told apart by its number of parts. A JWS is only classified here;
 /// `parse_jws` decodes it.
 #[derive(Debug)]
 pub enum CompactToken<'a> {
+    /// Three parts: the whole token, for `parse_jws`.
     Jws(&'a str),
+    /// Five parts.
     Jwe {
+        /// The protected header, decoded and checked: within the caps, `enc` present, no `crit`.
         header: Box<JoseHeader>,
+        /// The whole token, for `decrypt::decrypt_nested`.
         token: &'a str,
     },
 }
 
+/// Tells a JWS from a JWE after checking the token's size and alphabet; a JWE's header is decoded
+/// and checked here, a JWS's by `parse_jws`.
 pub fn parse_compact<'a>(
     token: &'a str,
     limits: &CompactLimits,
@@ -144,6 +150,8 @@ pub fn parse_compact<'a>(
     }
 }
 
+/// Decodes a compact JWS's header and claims within every cap of `limits`, refusing a header with
+/// `crit` or `enc`. The signature is not checked: that is `verify`'s.
 pub fn parse_jws<'a>(
     token: &'a str,
     limits: &CompactLimits,
@@ -215,7 +223,7 @@ pub fn header_text(token: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-pub fn encode_part(bytes: &[u8]) -> String {
+pub(crate) fn encode_part(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -18,7 +18,7 @@ const AES_BLOCK: usize = 16;
 /// Why the content step refused. Never shown to a caller: every variant becomes the same
 /// `Undecryptable` as a failed key unwrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ContentError {
+pub(crate) enum ContentError {
     #[error("content encryption key of the wrong length")]
     KeyLength,
     #[error("initialization vector of the wrong length")]
@@ -35,18 +35,18 @@ pub enum ContentError {
 
 /// The pieces of a compact JWE that the content step authenticates and decrypts.
 #[derive(Clone, Copy)]
-pub struct SealedContent<'a> {
+pub(crate) struct SealedContent<'a> {
     /// `ASCII(BASE64URL(UTF8(JWE Protected Header)))`, as it appeared in the token (RFC 7516 §5.2
     /// step 14).
-    pub aad: &'a [u8],
-    pub iv: &'a [u8],
-    pub ciphertext: &'a [u8],
-    pub tag: &'a [u8],
+    pub(crate) aad: &'a [u8],
+    pub(crate) iv: &'a [u8],
+    pub(crate) ciphertext: &'a [u8],
+    pub(crate) tag: &'a [u8],
 }
 
 impl SealedContent<'_> {
     /// The checks that need no key: they run before any key is unwrapped.
-    pub fn check_lengths(&self, enc: JweEnc) -> Result<(), ContentError> {
+    pub(crate) fn check_lengths(&self, enc: JweEnc) -> Result<(), ContentError> {
         if self.iv.len() != enc.iv_len() {
             return Err(ContentError::IvLength);
         }
@@ -63,7 +63,7 @@ impl SealedContent<'_> {
     }
 
     /// Authenticates, then decrypts. `cek` must have `enc.key_len()` bytes.
-    pub fn open(&self, enc: JweEnc, cek: &[u8]) -> Result<Vec<u8>, ContentError> {
+    pub(crate) fn open(&self, enc: JweEnc, cek: &[u8]) -> Result<Vec<u8>, ContentError> {
         self.check_lengths(enc)?;
         if cek.len() != enc.key_len() {
             return Err(ContentError::KeyLength);

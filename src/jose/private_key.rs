@@ -16,25 +16,35 @@ use serde_json::{Map, Value, json};
 use super::alg::KeyKind;
 use super::compact::encode_part;
 
+/// Why a private key cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PrivateKeyError {
+    /// The bytes are neither a PEM private key (PKCS#1, PKCS#8, SEC1) nor a JWK, or the key's
+    /// type or curve has no `KeyKind`; holds the reason.
     #[error("no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {0}")]
     Unparseable(String),
+    /// The key is of a family its purpose cannot use.
     #[error("{key} holds a {found} key, but {wanted} is needed")]
     WrongKind {
+        /// The purpose, as the message names it: `the RS256 signing key`, `decryption key <kid>`.
         key: String,
+        /// The key's `KeyKind`, as `Debug` writes it.
         found: String,
+        /// The kind, or kinds, the purpose needs.
         wanted: String,
     },
+    /// OpenSSL or aws-lc-rs failed to generate the key, export it, or prepare a signer or
+    /// decrypter from it; holds the library's message. Despite the name, not only generation.
     #[error("key generation failed: {0}")]
     Generate(String),
 }
 
 /// A parsed private key, with the `kid` a JWK named (PEM names none).
 pub struct PrivateKey {
+    /// The key as OpenSSL parsed it.
     pub pkey: PKey<Private>,
-    pub kind: KeyKind,
-    pub named_kid: Option<String>,
+    pub(crate) kind: KeyKind,
+    pub(crate) named_kid: Option<String>,
 }
 
 /// Parses a private key from a PEM or JWK document.
@@ -78,6 +88,7 @@ fn pkey_from_jwk(bytes: &[u8]) -> Result<(PKey<Private>, Option<String>), String
     Ok((pkey, kid))
 }
 
+/// A new private key of `kind`: 2048-bit RSA, or a key on the named curve.
 pub fn generate(kind: KeyKind) -> Result<PKey<Private>, PrivateKeyError> {
     let generated = match kind {
         KeyKind::Rsa => Rsa::generate(2048).and_then(PKey::from_rsa),
@@ -101,7 +112,7 @@ fn curve_nid(kind: KeyKind) -> Option<Nid> {
     }
 }
 
-pub fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> {
+pub(crate) fn key_kind<T: openssl::pkey::HasPublic>(pkey: &PKey<T>) -> Option<KeyKind> {
     match pkey.id() {
         Id::RSA => Some(KeyKind::Rsa),
         Id::ED25519 => Some(KeyKind::Ed25519),

@@ -30,7 +30,7 @@ pub struct Signer {
 }
 
 impl Signer {
-    pub fn new(
+    pub(crate) fn new(
         alg: JwsAlg,
         kid: String,
         pkey: &PKey<Private>,
@@ -81,14 +81,6 @@ impl Signer {
             rng: SystemRandom::new(),
             public_jwk: Value::Object(jwk),
         })
-    }
-
-    pub fn alg(&self) -> JwsAlg {
-        self.alg
-    }
-
-    pub fn kid(&self) -> &str {
-        &self.kid
     }
 
     /// The public key as `/.well-known/jwks.json` publishes it.

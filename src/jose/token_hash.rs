@@ -6,6 +6,7 @@ use aws_lc_rs::digest;
 use super::alg::JwsAlg;
 use super::compact::encode_part;
 
+/// The `at_hash` or `c_hash` value of `token`, for an ID token signed with `alg`.
 pub fn left_half_hash(alg: JwsAlg, token: &str) -> String {
     let algorithm = match alg {
         JwsAlg::RS256 | JwsAlg::PS256 | JwsAlg::ES256 => &digest::SHA256,

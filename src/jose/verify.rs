@@ -29,10 +29,16 @@ pub struct VerificationKey {
 /// Why a JWK in a JWKS was passed over (logged, never fatal for the rest of the set).
 #[derive(Debug, thiserror::Error)]
 pub enum JwkError {
+    /// A member the key's type needs (`kty`, `n`, `e`, `crv`, `x`, `y`) is absent or not a
+    /// string; holds its name.
     #[error("member {0} is missing or not a string")]
     Missing(&'static str),
+    /// A `kty`, curve or `alg` tokenbridge does not verify with, an `alg` that does not fit the key
+    /// type, or a small-order Ed25519 point; says which.
     #[error("unsupported key: {0}")]
     Unsupported(String),
+    /// The key material does not decode into a key (not base64url, a coordinate of the wrong
+    /// length).
     #[error("invalid key material")]
     Invalid,
 }
@@ -114,7 +120,7 @@ impl VerificationKey {
         }))
     }
 
-    pub fn kid(&self) -> Option<&str> {
+    pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
@@ -124,6 +130,8 @@ impl VerificationKey {
         self.kind == alg.key_kind() && self.alg.is_none_or(|declared| declared == alg)
     }
 
+    /// Whether `signature_b64` (base64url, as the token carries it) is this key's `alg` signature
+    /// over `signing_input`. False whenever `can_verify` is, whatever the signature.
     pub fn verify(&self, alg: JwsAlg, signing_input: &[u8], signature_b64: &str) -> bool {
         if !self.can_verify(alg) {
             return false;
@@ -227,16 +235,12 @@ pub struct VerificationKeySet {
 }
 
 impl VerificationKeySet {
-    pub fn new(keys: Vec<VerificationKey>) -> VerificationKeySet {
+    pub(crate) fn new(keys: Vec<VerificationKey>) -> VerificationKeySet {
         VerificationKeySet { keys }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The keys that may verify a token with this `kid` and `alg`. With a `kid`, only keys of that

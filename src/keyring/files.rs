@@ -9,30 +9,47 @@ use std::path::Path;
 use crate::jose::alg::KeyKind;
 use crate::jose::private_key::{PrivateKey, PrivateKeyError, generate, parse_private_key};
 
+/// Why a key could not be read from its file, or generated into it.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
+    /// The file could not be read: missing, or not readable by this process.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file, as the message shows it.
         path: String,
+        /// What the read failed with.
         source: std::io::Error,
     },
+    /// A generated key's directory or file could not be created or written. A file another
+    /// replica created meanwhile is no error: its key is read instead.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The file, as the message shows it.
         path: String,
+        /// What the write failed with.
         source: std::io::Error,
     },
+    /// The file holds neither a PEM private key nor a JWK of a supported type and curve.
     #[error(
         "{path} holds no private key tokenbridge can use (PEM PKCS#1/PKCS#8/SEC1 or JWK): {reason}"
     )]
-    Parse { path: String, reason: String },
+    Parse {
+        /// The file, as the message shows it.
+        path: String,
+        /// The parser's explanation.
+        reason: String,
+    },
+    /// The key parsed but cannot serve its purpose (the wrong kind for its algorithm), or
+    /// generating or preparing one failed.
     #[error(transparent)]
     Key(#[from] PrivateKeyError),
 }
 
 /// A private key as loaded from a file.
 pub struct LoadedKey {
+    /// The key, with its kind and the `kid` its JWK named, if any.
     pub key: PrivateKey,
-    pub is_generated: bool,
+    pub(crate) is_generated: bool,
 }
 
 /// Reads a private key, or (when the file does not exist) generates one of `kind_if_missing`.

@@ -44,6 +44,9 @@ enum Unwrapper {
 }
 
 impl DecryptionKey {
+    /// Parses `pkey` once for each algorithm in `allowed` that its kind can serve (RSA-OAEP for
+    /// RSA, ECDH-ES for P-256, P-384 and P-521) and builds its public JWK. `WrongKind` if it
+    /// serves none of them.
     pub fn new(
         kid: String,
         pkey: &PKey<Private>,
@@ -113,10 +116,11 @@ impl DecryptionKey {
         })
     }
 
-    pub fn kid(&self) -> &str {
+    pub(crate) fn kid(&self) -> &str {
         &self.kid
     }
 
+    /// The key's family: an RSA key serves the OAEP algorithms, an EC key ECDH-ES.
     pub fn kind(&self) -> KeyKind {
         self.kind
     }
