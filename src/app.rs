@@ -9,11 +9,11 @@ use tokio::task::JoinHandle;
 
 use crate::clients::{ClientRegistry, FailedAuthLimiter};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, ConfigProblem};
 use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::http;
-use crate::keyring::KeyRing;
+use crate::keyring::{KeyRing, load_or_generate_state_key};
 use crate::state::AppState;
 use crate::upstream::{Fetcher, Upstreams};
 
@@ -148,23 +148,41 @@ impl App {
 /// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
 pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
     let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
-    state_with_keys(config, clock, keys)
+    state_with_keys(config, clock, keys, true)
 }
 
 /// The state for operator tools (`explain`): the keys that exist, none generated or written.
 pub fn build_offline_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
     let keys = KeyRing::load_existing(&config.keys, &config.signing_algs_in_use())?;
-    state_with_keys(config, clock, keys)
+    state_with_keys(config, clock, keys, false)
 }
 
 fn state_with_keys(
     config: &Config,
     clock: SharedClock,
     keys: KeyRing,
+    may_generate: bool,
 ) -> Result<AppState, StartError> {
     let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?, clock.clone());
     let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
-    let fronts = Fronts::new(&config.fronts, &config.issuer, &clients, &upstreams);
+    // Only fronts send state through the browser; without one no key file is made.
+    let state_key = if config.fronts.is_empty() {
+        None
+    } else {
+        load_or_generate_state_key(&config.keys.front_state_key, may_generate).map_err(|err| {
+            ConfigErrors(vec![ConfigProblem {
+                key: "keys.front_state_key".into(),
+                message: err.to_string(),
+            }])
+        })?
+    };
+    let fronts = Fronts::new(
+        &config.fronts,
+        &config.issuer,
+        &clients,
+        &upstreams,
+        state_key.as_deref(),
+    );
     let pipeline = Pipeline::new(
         config.issuer.clone(),
         keys,

@@ -2,6 +2,7 @@
 //! their public halves, rendered once. Reading and writing the key files is `files`'s.
 
 mod files;
+mod state_key;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::jose::private_key::{public_jwk_members, thumbprint};
 use crate::jose::sign::Signer;
 use files::load_or_generate;
 pub use files::{KeyFileError, LoadedKey, load_private_key};
+pub(crate) use state_key::{STATE_KEY_BYTES, load_or_generate_state_key};
 
 /// tokenbridge's own keys and the documents that publish them, built once at start from the
 /// `[keys]` section.

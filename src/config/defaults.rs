@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-use super::{AccessTokenTyp, Limits, RateLimit};
+use super::{AccessTokenTyp, FrontMode, Limits, RateLimit};
 use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::jose::compact::CompactLimits;
 use crate::policy::audience::AudienceMode;
@@ -93,3 +93,7 @@ pub(super) const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
 /// checks a signed userinfo answer the moment it arrives: a minute covers the round trip and
 /// ordinary clock skew, and keeps a leaked answer useless soon after.
 pub(super) const USERINFO_TTL: Duration = Duration::from_secs(60);
+/// `front.mode`: today's flow, which needs no change at the IdP; `relay` is asked for.
+pub(super) const FRONT_MODE: FrontMode = FrontMode::PassThrough;
+/// `keys.front_state_key`: the file under `keys.dir`.
+pub(super) const FRONT_STATE_KEY_FILE: &str = "front-state.key";

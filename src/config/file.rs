@@ -19,6 +19,7 @@ pub(super) struct KeysFile {
     pub decryption: Vec<DecryptionKeyFile>,
     pub decryption_algs: Option<Vec<String>>,
     pub content_encryption: Option<Vec<String>>,
+    pub front_state_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,4 +170,10 @@ pub(super) struct FrontFile {
     pub userinfo_ttl: Option<String>,
     #[serde(default)]
     pub normalize_access_token: bool,
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
 }

@@ -54,6 +54,26 @@ pub struct FrontConfig {
     pub userinfo_ttl: Duration,
     /// Pass a JWE or multi-audience JWT access token through the pipeline too.
     pub is_access_token_normalized: bool,
+    /// `mode`: whether the browser's login passes through the front (`relay`) or goes straight
+    /// between the RP and the IdP (`pass-through`).
+    pub mode: FrontMode,
+    /// `redirect_uris`: the RP's callbacks, matched exactly; the front redirects nowhere else.
+    pub redirect_uris: Vec<String>,
+    /// `post_logout_redirect_uris`: where the front may send the browser after a logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `backchannel_logout_uri`: the RP's back-channel logout endpoint, if it has one.
+    pub backchannel_logout_uri: Option<url::Url>,
+}
+
+/// How a front takes part in the browser's login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontMode {
+    /// The RP sends the browser to the IdP directly, and the IdP back to the RP: the
+    /// authorization response's `iss` is the IdP's, so RPs that check it (RFC 9207) refuse it.
+    PassThrough,
+    /// The front's own `/authorize` and `/callback` stand between them: the RP gets its `code`
+    /// with `iss` = the front. The IdP must know `{front}/callback` as the redirect URI.
+    Relay,
 }
 
 /// The `[keys]` section: what `KeyRing` loads, and what `tokenbridge check` checks.
@@ -65,6 +85,9 @@ pub struct KeysConfig {
     pub(crate) decryption: Vec<DecryptionKeyConfig>,
     pub(crate) decryption_algs: Vec<JweAlg>,
     pub(crate) content_encryption: Vec<JweEnc>,
+    /// `keys.front_state_key`: the AES-256 key that seals what a front sends through the browser
+    /// (default `{dir}/front-state.key`, generated when missing). Replicas share it.
+    pub(crate) front_state_key: PathBuf,
 }
 
 #[derive(Debug, Clone)]

@@ -98,6 +98,7 @@ impl Config {
                 decryption: Vec::new(),
                 decryption_algs: Vec::new(),
                 content_encryption: Vec::new(),
+                front_state_key: defaults::FRONT_STATE_KEY_FILE.into(),
             },
             limits: Limits::default(),
             upstreams: Vec::new(),

@@ -7,6 +7,7 @@ mod discovery;
 mod endpoint;
 mod forward;
 mod outcome;
+mod seal;
 mod token;
 mod userinfo;
 
@@ -25,7 +26,9 @@ pub(crate) use userinfo::userinfo;
 
 use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;
+use crate::keyring::STATE_KEY_BYTES;
 use crate::upstream::{FetchError, Upstream, Upstreams};
+use seal::StateSeal;
 
 /// One front, wired to its client and upstream.
 pub(crate) struct Front {
@@ -36,6 +39,9 @@ pub(crate) struct Front {
     pub upstream: Arc<Upstream>,
     /// The upstream's rules for the endpoints its discovery names, made once.
     pub endpoint_rules: EndpointRules,
+    /// Seals the state a relay or logout sends through the browser; `None` only offline
+    /// (`explain`), where no key file may be written.
+    pub(crate) state_seal: Option<Arc<StateSeal>>,
 }
 
 #[derive(Default)]
@@ -50,7 +56,9 @@ impl Fronts {
         issuer: &str,
         clients: &ClientRegistry,
         upstreams: &Upstreams,
+        state_key: Option<&[u8; STATE_KEY_BYTES]>,
     ) -> Fronts {
+        let state_seal = state_key.map(|key| Arc::new(StateSeal::new(key)));
         let by_client = configs
             .iter()
             .filter_map(|config| {
@@ -59,6 +67,7 @@ impl Fronts {
                 let front = Front {
                     issuer: format!("{issuer}/front/{}", config.client),
                     endpoint_rules: EndpointRules::of(&upstream.config),
+                    state_seal: state_seal.clone(),
                     config: config.clone(),
                     client,
                     upstream,

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::config::error::Problems;
 use crate::config::file::FrontFile;
-use crate::config::{ClientConfig, FrontConfig, defaults};
+use url::Url;
+
+use crate::config::{ClientConfig, FrontConfig, FrontMode, defaults};
 
 pub(super) fn validate_fronts(
     files: Vec<(String, FrontFile)>,
@@ -51,15 +53,84 @@ pub(super) fn validate_fronts(
             &format!("{label}.userinfo_ttl"),
             problems,
         );
+        let mode = match file.mode.as_deref() {
+            None => defaults::FRONT_MODE,
+            Some("relay") => FrontMode::Relay,
+            Some("pass-through") => FrontMode::PassThrough,
+            Some(other) => {
+                problems.add(
+                    format!("{label}.mode"),
+                    format!("{other:?} is not relay or pass-through"),
+                );
+                defaults::FRONT_MODE
+            }
+        };
+        if mode == FrontMode::Relay && file.redirect_uris.is_empty() {
+            problems.add(
+                format!("{label}.redirect_uris"),
+                "mode = \"relay\" needs the relying party's redirect URIs",
+            );
+        }
+        if mode == FrontMode::PassThrough && !file.redirect_uris.is_empty() {
+            problems.add(
+                format!("{label}.redirect_uris"),
+                "applies only with mode = \"relay\" (in pass-through the IdP checks them)",
+            );
+        }
+        let redirect_uris = relying_party_uris(
+            file.redirect_uris,
+            &format!("{label}.redirect_uris"),
+            problems,
+        );
+        let post_logout_redirect_uris = relying_party_uris(
+            file.post_logout_redirect_uris,
+            &format!("{label}.post_logout_redirect_uris"),
+            problems,
+        );
+        let backchannel_logout_uri = file.backchannel_logout_uri.and_then(|uri| {
+            relying_party_uris(
+                vec![uri],
+                &format!("{label}.backchannel_logout_uri"),
+                problems,
+            )
+            .pop()
+            .and_then(|uri| Url::parse(&uri).ok())
+        });
         fronts.push(FrontConfig {
             client: file.client,
             upstream: file.upstream,
             is_userinfo_jwt,
             userinfo_ttl,
             is_access_token_normalized: file.normalize_access_token,
+            mode,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
         });
     }
     fronts
+}
+
+/// URIs of the relying party: absolute `http(s)` URLs without a fragment (RFC 6749 §3.1.2),
+/// compared later as exact strings, so they are kept as written.
+fn relying_party_uris(uris: Vec<String>, key: &str, problems: &mut Problems) -> Vec<String> {
+    let mut kept = Vec::with_capacity(uris.len());
+    for uri in uris {
+        match Url::parse(&uri) {
+            Ok(url)
+                if matches!(url.scheme(), "https" | "http")
+                    && url.host_str().is_some()
+                    && url.fragment().is_none() =>
+            {
+                kept.push(uri);
+            }
+            _ => problems.add(
+                key,
+                format!("{uri:?} is not an absolute http(s) URL without a fragment"),
+            ),
+        }
+    }
+    kept
 }
 
 /// `userinfo_ttl`: whole seconds (`exp` and `iat` count seconds, RFC 7519 §2), at least one, and

@@ -43,7 +43,12 @@ pub(super) fn validate_keys(file: KeysFile, base: &Path, problems: &mut Problems
         None => defaults::CONTENT_ENCRYPTION.to_vec(),
         Some(names) => names_to_algs(&names, "keys.content_encryption", JweEnc::parse, problems),
     };
+    let front_state_key = match file.front_state_key.as_deref() {
+        Some(path) => base.join(path),
+        None => dir.join(defaults::FRONT_STATE_KEY_FILE),
+    };
     KeysConfig {
+        front_state_key,
         dir,
         default_signing_alg,
         signing,
