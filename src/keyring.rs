@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::config::{ConfigErrors, ConfigProblem, KeysConfig};
+use crate::config::{Config, ConfigErrors, ConfigProblem, KeysConfig};
 use crate::jose::alg::{JwsAlg, KeyKind};
 use crate::jose::cert::self_signed_pem;
 use crate::jose::decrypt::DecryptionKey;
@@ -35,6 +35,27 @@ pub struct KeyRing {
     pub encryption_jwks: String,
     /// `/encryption-key.pem`: the first RSA decryption key as a certificate.
     pub encryption_certificate: Option<String>,
+}
+
+/// What `tokenbridge check` does for the fronts' state key: reads it if it exists (a bad file is a
+/// problem naming `keys.front_state_key`), writes nothing. Returns a note when `serve` would
+/// generate it. Without a front no key is needed.
+pub fn check_front_state_key(config: &Config) -> Result<Option<String>, ConfigErrors> {
+    if config.fronts.is_empty() {
+        return Ok(None);
+    }
+    let path = &config.keys.front_state_key;
+    match load_or_generate_state_key(path, false) {
+        Ok(Some(_)) => Ok(None),
+        Ok(None) => Ok(Some(format!(
+            "{} does not exist: serve will generate the fronts' state key there",
+            path.display()
+        ))),
+        Err(err) => Err(ConfigErrors(vec![ConfigProblem {
+            key: "keys.front_state_key".into(),
+            message: err.to_string(),
+        }])),
+    }
 }
 
 impl KeyRing {

@@ -10,7 +10,7 @@ use tokenbridge::app::App;
 use tokenbridge::config::Config;
 use tokenbridge::demo::{self, DemoOptions};
 use tokenbridge::explain::{ExplainRequest, explain};
-use tokenbridge::keyring::KeyRing;
+use tokenbridge::keyring::{KeyRing, check_front_state_key};
 use tokenbridge::oauth::TokenType;
 use tokenbridge::outbound;
 use tokenbridge::policy::rules::Rule;
@@ -179,8 +179,9 @@ async fn serve(config_path: PathBuf) -> Result<(), String> {
 
 fn check(config_path: &Path, explain: bool) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|err| err.to_string())?;
-    let notes = KeyRing::check(&config.keys, &config.signing_algs_in_use())
+    let mut notes = KeyRing::check(&config.keys, &config.signing_algs_in_use())
         .map_err(|err| err.to_string())?;
+    notes.extend(check_front_state_key(&config).map_err(|err| err.to_string())?);
     let mut report = format!(
         "{}: the configuration is valid ({} upstream{}, {} client{})\n",
         config_path.display(),

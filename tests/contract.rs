@@ -89,13 +89,13 @@ fn client(id: &str, upstreams: &str, audiences: &str, extra: &str) -> String {
 }
 
 /// The healthy service: one IdP that answers, an exchange client, a client with a tiny rate
-/// limit, and three fronts (one whose tokens pass, one whose client refuses them, one that answers
-/// userinfo as a JWT).
+/// limit, and three fronts (one that relays the login and whose tokens pass, one whose client
+/// refuses them, one that answers userinfo as a JWT).
 fn healthy_config(idp: &DemoIdp) -> String {
     let unlimited = "rate_limit = { per_second = 10000, burst = 10000 }";
     format!(
         "{limits}\n{keys}\n[[upstream]]\nname = \"idp\"\nissuer = \"{issuer}\"\ndanger_allow_http = true\n\n{app}{limited}{strict}{signed}\
-         [[front]]\nclient = \"app\"\nupstream = \"idp\"\n\n\
+         [[front]]\nclient = \"app\"\nupstream = \"idp\"\nmode = \"relay\"\nredirect_uris = [\"https://rp.example.com/callback\"]\n\n\
          [[front]]\nclient = \"strict\"\nupstream = \"idp\"\n\n\
          [[front]]\nclient = \"signed\"\nupstream = \"idp\"\nuserinfo = \"jwt\"\n",
         limits = limits(),
@@ -267,6 +267,7 @@ async fn the_service_keeps_its_openapi_contract() {
                 "jwt_userinfo": "signed",
                 "idp_down": "app",
                 "idp_refuses": "refused",
+                "pass_through": "strict",
             },
         })
         .to_string(),

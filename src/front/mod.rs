@@ -7,6 +7,7 @@ mod discovery;
 mod endpoint;
 mod forward;
 mod outcome;
+mod relay;
 mod seal;
 mod token;
 mod userinfo;
@@ -21,6 +22,7 @@ pub(crate) use discovery::front_discovery;
 pub(crate) use endpoint::EndpointRules;
 pub(crate) use forward::{Forwarded, Forwarder};
 pub(crate) use outcome::{FrontOutcome, FrontRefusal};
+pub(crate) use relay::{authorize, callback};
 pub(crate) use token::token;
 pub(crate) use userinfo::userinfo;
 

@@ -14,6 +14,8 @@ pub(crate) enum FrontOutcome {
     Json(Map<String, Value>),
     /// A userinfo answer signed by tokenbridge (`application/jwt`).
     SignedUserinfo(String),
+    /// Send the browser on (303): to the IdP, or back to the RP.
+    Redirect(url::Url),
     Refused(FrontRefusal),
 }
 
@@ -32,6 +34,16 @@ pub(crate) enum FrontRefusal {
     UserinfoRefused,
     /// Signing the userinfo answer failed.
     UserinfoNotSigned,
+    /// An authorization request whose `client_id` or `redirect_uri` is not the front's, or
+    /// with a repeated parameter: refused without a redirect.
+    InvalidAuthorizationRequest,
+    /// A callback whose sealed state is missing, tampered, expired or not for this front, or
+    /// whose `iss` names another issuer.
+    InvalidState,
+    /// A relayed code grant whose `redirect_uri` is missing or not one of the front's.
+    RedirectUriMismatch,
+    /// The endpoint exists only in `mode = "relay"`.
+    NotRelaying,
 }
 
 impl FrontRefusal {
@@ -41,7 +53,12 @@ impl FrontRefusal {
             FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable => {
                 ErrorCode::TemporarilyUnavailable
             }
-            FrontRefusal::TokensRefused => ErrorCode::InvalidGrant,
+            FrontRefusal::TokensRefused | FrontRefusal::RedirectUriMismatch => {
+                ErrorCode::InvalidGrant
+            }
+            FrontRefusal::InvalidAuthorizationRequest
+            | FrontRefusal::InvalidState
+            | FrontRefusal::NotRelaying => ErrorCode::InvalidRequest,
             FrontRefusal::UserinfoRefused | FrontRefusal::UserinfoNotSigned => {
                 ErrorCode::ServerError
             }
@@ -59,6 +76,14 @@ impl FrontRefusal {
             FrontRefusal::TokensRefused => "the identity provider's tokens were refused",
             FrontRefusal::UserinfoRefused => "the identity provider's userinfo was refused",
             FrontRefusal::UserinfoNotSigned => "the userinfo could not be signed",
+            FrontRefusal::InvalidAuthorizationRequest => {
+                "unknown client_id or redirect_uri for this front, or a repeated parameter"
+            }
+            FrontRefusal::InvalidState => "the state is invalid or expired; start the login again",
+            FrontRefusal::RedirectUriMismatch => {
+                "redirect_uri is missing or is not the one the login used"
+            }
+            FrontRefusal::NotRelaying => "this front does not relay the login",
         }
     }
 }
@@ -67,7 +92,11 @@ impl FrontRefusal {
 mod tests {
     use super::*;
 
-    const ALL: [FrontRefusal; 6] = [
+    const ALL: [FrontRefusal; 10] = [
+        FrontRefusal::InvalidAuthorizationRequest,
+        FrontRefusal::InvalidState,
+        FrontRefusal::RedirectUriMismatch,
+        FrontRefusal::NotRelaying,
         FrontRefusal::UnsupportedGrantType,
         FrontRefusal::IdpUnavailable,
         FrontRefusal::IdpKeysUnavailable,

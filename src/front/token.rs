@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::relay::relayed_token_request;
 use super::{Forwarder, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
+use crate::config::FrontMode;
 use crate::exchange::{
     AuditEvent, AuditedRefusal, Decision, ExchangeError, ExchangeRequest, Pipeline, TokenError,
     Trace, decide_as, record_audit, sign,
@@ -30,6 +32,19 @@ pub(crate) async fn token(
     {
         return FrontOutcome::Refused(FrontRefusal::UnsupportedGrantType);
     }
+    // The IdP bound a relayed code to the front's callback, not to the RP's redirect_uri.
+    let body = if front.config.mode == FrontMode::Relay {
+        let is_code_grant = grant_type.as_deref() == Some("authorization_code");
+        match relayed_token_request(front, &body, is_code_grant) {
+            Some(body) => body,
+            None => {
+                tracing::info!(front = %front.config.client, "token: redirect_uri is missing, repeated or not one of the front's");
+                return FrontOutcome::Refused(FrontRefusal::RedirectUriMismatch);
+            }
+        }
+    } else {
+        body
+    };
     let request = RelyingPartyRequest {
         is_post: true,
         body,

@@ -133,7 +133,12 @@ pub(crate) fn exchange_status(err: &ExchangeError) -> StatusCode {
 
 fn front_status(refusal: FrontRefusal) -> StatusCode {
     match refusal {
-        FrontRefusal::UnsupportedGrantType | FrontRefusal::TokensRefused => StatusCode::BAD_REQUEST,
+        FrontRefusal::UnsupportedGrantType
+        | FrontRefusal::TokensRefused
+        | FrontRefusal::InvalidAuthorizationRequest
+        | FrontRefusal::InvalidState
+        | FrontRefusal::RedirectUriMismatch => StatusCode::BAD_REQUEST,
+        FrontRefusal::NotRelaying => StatusCode::NOT_FOUND,
         FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable => {
             StatusCode::SERVICE_UNAVAILABLE
         }

@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, WWW_AUTHENTICATE};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, HeaderName, LOCATION, WWW_AUTHENTICATE,
+};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::body::read_body;
 use super::credentials::single_authorization;
 use super::error::{EdgeError, no_store, render_error};
-use crate::front::{self, Front, FrontOutcome, RelyingPartyRequest};
+use crate::config::FrontMode;
+use crate::front::{self, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
 use crate::state::AppState;
 
 /// The front for `client`. A missing one is a refusal like any other: never cached, so a front
@@ -57,7 +60,48 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
         FrontOutcome::SignedUserinfo(jwt) => no_store(&mut HttpResponse::Ok())
             .content_type("application/jwt")
             .body(jwt),
+        FrontOutcome::Redirect(location) => no_store(&mut HttpResponse::SeeOther())
+            .insert_header((LOCATION, location.as_str()))
+            .finish(),
         FrontOutcome::Refused(refusal) => render_error(&EdgeError::Front(refusal)),
+    }
+}
+
+/// The relay's endpoints exist only on a front in `mode = "relay"`.
+fn find_relaying(state: &AppState, client: &str) -> Result<Arc<Front>, EdgeError> {
+    let front = find(state, client)?;
+    if front.config.mode == FrontMode::Relay {
+        Ok(front)
+    } else {
+        Err(EdgeError::Front(FrontRefusal::NotRelaying))
+    }
+}
+
+pub(super) async fn authorize(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+) -> HttpResponse {
+    match find_relaying(&state, &client) {
+        Ok(front) => render(
+            front::authorize(&front, request.query_string(), state.pipeline.clock.now()).await,
+        ),
+        Err(err) => render_error(&err),
+    }
+}
+
+pub(super) async fn callback(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+) -> HttpResponse {
+    match find_relaying(&state, &client) {
+        Ok(front) => render(front::callback(
+            &front,
+            request.query_string(),
+            state.pipeline.clock.now(),
+        )),
+        Err(err) => render_error(&err),
     }
 }
 

@@ -36,6 +36,10 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             resource("/front/{client}/.well-known/openid-configuration", "GET")
                 .route(web::get().to(front::discovery)),
         )
+        .service(
+            resource("/front/{client}/authorize", "GET").route(web::get().to(front::authorize)),
+        )
+        .service(resource("/front/{client}/callback", "GET").route(web::get().to(front::callback)))
         .service(resource("/front/{client}/token", "POST").route(web::post().to(front::token)))
         .service(
             resource("/front/{client}/userinfo", "GET, POST")

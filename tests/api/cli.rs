@@ -542,3 +542,82 @@ fn a_key_file_that_fails_to_load_stops_the_start() {
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
 }
+
+const WITH_A_RELAY_FRONT: &str = r#"
+issuer = "https://tokenbridge.example.com"
+listen = "127.0.0.1:8080"
+
+[keys]
+dir = "./keys"
+
+[[upstream]]
+name = "idp"
+issuer = "https://idp.example.com"
+
+[[client]]
+id = "mirotalk"
+secret = { env = "TB_TEST_SECRET" }
+upstreams = ["idp"]
+audiences = ["mirotalk"]
+
+[[front]]
+client = "mirotalk"
+upstream = "idp"
+mode = "relay"
+redirect_uris = ["https://mirotalk.example.com/callback"]
+"#;
+
+#[test]
+fn check_notes_the_fronts_state_key_it_would_generate_and_refuses_a_bad_one() {
+    let (dir, config) = config_file(WITH_A_RELAY_FRONT);
+    let check = || {
+        tokenbridge()
+            .args(["check", "--config"])
+            .arg(&config)
+            .env("TB_TEST_SECRET", "a-long-enough-secret-value")
+            .output()
+            .unwrap()
+    };
+
+    let missing = check();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/front-state.key"), "too-short\n").unwrap();
+    let bad = check();
+
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(missing.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains("front-state.key does not exist: serve will generate the fronts' state key"),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("keys.front_state_key") && stderr.contains("32 bytes"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_relay_front_without_redirect_uris_stops_the_check_naming_the_key() {
+    let (_dir, config) = config_file(&WITH_A_RELAY_FRONT.replace(
+        "redirect_uris = [\"https://mirotalk.example.com/callback\"]",
+        "post_logout_redirect_uris = [\"not a url\"]",
+    ));
+
+    let output = tokenbridge()
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("TB_TEST_SECRET", "a-long-enough-secret-value")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("front[0].redirect_uris"), "{stderr}");
+    assert!(
+        stderr.contains("front[0].post_logout_redirect_uris"),
+        "{stderr}"
+    );
+}

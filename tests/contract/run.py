@@ -285,6 +285,7 @@ class Probe:
     headers: dict = field(default_factory=dict)
     body: object = None
     media_type: str | None = None
+    query: dict | None = None
 
 
 def basic(client: dict) -> dict:
@@ -297,7 +298,26 @@ def exchange_form(token: str, **extra: str) -> dict:
     return {"grant_type": GRANT, "subject_token": token, "subject_token_type": ID_TOKEN, **extra}
 
 
-def probes(data: dict) -> list[Probe]:
+# A login the relaying front takes: its client_id is the front's audience, its redirect_uri listed.
+RELAY_LOGIN = {
+    "client_id": "app",
+    "response_type": "code",
+    "redirect_uri": "https://rp.example.com/callback",
+    "state": "rp-state",
+    "scope": "openid",
+}
+
+
+def sealed_state(data: dict, session: requests.Session) -> str:
+    """The state the relaying front seals into a login it sends to the IdP."""
+    base, front = data["healthy"], data["fronts"]["ok"]
+    answer = session.get(f"{base}/front/{front}/authorize", params=RELAY_LOGIN, allow_redirects=False,
+                         timeout=REQUEST_TIMEOUT)
+    location = urllib.parse.urlsplit(answer.headers.get("Location", ""))
+    return dict(urllib.parse.parse_qsl(location.query)).get("state", "")
+
+
+def probes(data: dict, sealed: str) -> list[Probe]:
     healthy, degraded = data["healthy"], data["degraded"]
     client, limited = data["client"], data["limited_client"]
     tokens, fronts = data["tokens"], data["fronts"]
@@ -364,6 +384,19 @@ def probes(data: dict) -> list[Probe]:
         front("a front with userinfo as JWT", healthy, discovery, "GET", 200, fronts["jwt_userinfo"]),
         front("no such front", healthy, discovery, "GET", 404, "nobody"),
         front("the IdP is down", degraded, discovery, "GET", 503, fronts["idp_down"]),
+        # the login relay
+        front("a login the relay takes", healthy, "/front/{client}/authorize", "GET", 303, fronts["ok"],
+              query=RELAY_LOGIN),
+        front("a redirect_uri the front does not list", healthy, "/front/{client}/authorize", "GET", 400,
+              fronts["ok"], query={**RELAY_LOGIN, "redirect_uri": "https://evil.example/cb"}),
+        front("a pass-through front", healthy, "/front/{client}/authorize", "GET", 404, fronts["pass_through"],
+              query=RELAY_LOGIN),
+        front("the IdP's answer with the sealed state", healthy, "/front/{client}/callback", "GET", 303,
+              fronts["ok"], query={"code": "c0de", "state": sealed}),
+        front("a state the front did not seal", healthy, "/front/{client}/callback", "GET", 400, fronts["ok"],
+              query={"code": "c0de", "state": "rp-state"}),
+        front("a pass-through front", healthy, "/front/{client}/callback", "GET", 404, fronts["pass_through"],
+              query={"code": "c0de", "state": sealed}),
         front("a code grant the IdP answers", healthy, token_path, "POST", 200, fronts["ok"], body=code_grant,
               media_type=FORM),
         front("an ID token the client's rules refuse", healthy, token_path, "POST", 400, fronts["refuses_tokens"],
@@ -402,15 +435,19 @@ def probes(data: dict) -> list[Probe]:
 def run_probes(contract: Contract, data: dict) -> None:
     session = requests.Session()
     session.trust_env = False  # loopback only: no proxy from the environment
-    for probe in probes(data):
+    for probe in probes(data, sealed_state(data, session)):
         operation = f"{probe.method} {probe.path}"
         api_operation = contract.schema[probe.path][probe.method]
         kwargs = {"path_parameters": probe.path_parameters, "headers": probe.headers}
         if probe.body is not None:
             kwargs["body"] = probe.body
             kwargs["media_type"] = probe.media_type
+        if probe.query is not None:
+            kwargs["query"] = probe.query
         case = api_operation.Case(**kwargs)
-        response = case.call(base_url=probe.base, session=session, timeout=REQUEST_TIMEOUT)
+        # A redirect is the answer under test, never followed (it may point off loopback).
+        response = case.call(base_url=probe.base, session=session, timeout=REQUEST_TIMEOUT,
+                             allow_redirects=False)
         contract.counts["targeted requests"] += 1
         contract.observed[operation].add(response.status_code)
         if response.status_code != probe.expect:
