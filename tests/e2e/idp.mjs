@@ -10,6 +10,8 @@
 //       "client_id": "...", "client_secret": "...",
 //       "redirect_uris": ["..."],
 //       "post_logout_redirect_uris": ["..."],            // optional
+//       "backchannel_logout_uri": "http://...",          // optional (Back-Channel Logout 1.0)
+//       "backchannel_logout_session_required": true,     // optional: logout tokens carry sid
 //       "id_token_encrypted_response_alg": "RSA-OAEP-256", // optional (needs jwks_uri or jwks)
 //       "id_token_encrypted_response_enc": "A256CBC-HS512",// optional
 //       "jwks_uri": "http://127.0.0.1:N/...",            // optional, fetched lazily
@@ -135,7 +137,10 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     encryption: { enabled: true }, // allows id_token_encrypted_response_alg/enc
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: { enabled: true }, // end_session_endpoint /session/end
+    // Back-Channel Logout 1.0: a client with backchannel_logout_uri gets a logout_token POSTed
+    // when the session ends (through the fetch below); ID tokens carry sid.
+    backchannelLogout: { enabled: true },
     userinfo: { enabled: true },
   },
 
@@ -233,11 +238,15 @@ provider.interactionFinished = (req, res, result, options) => originalInteractio
 provider.on('server_error', (_ctx, err) => {
   process.stderr.write(`idp.mjs: server_error: ${err?.stack ?? err}\n`);
 });
-for (const event of ['grant.error', 'authorization.error', 'jwks.error']) {
+for (const event of ['grant.error', 'authorization.error', 'jwks.error', 'end_session.error', 'backchannel.error']) {
   provider.on(event, (_ctx, err) => {
     process.stderr.write(`idp.mjs: ${event}: ${err?.message ?? err}${err?.error_description ? ` (${err.error_description})` : ''}\n`);
   });
 }
+
+provider.on('backchannel.success', (_ctx, client, accountId, sid) => {
+  process.stderr.write(`idp.mjs: backchannel.success: ${client.clientId} ${client.backchannelLogoutUri} sub=${accountId} sid=${sid}\n`);
+});
 
 server.on('request', provider.callback());
 

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// Relying party: an express app using express-openid-connect (2.x), the
-// library MiroTalk and many other Node apps use, for the tokenbridge e2e tests.
+// Relying party: an express app using express-openid-connect, the library
+// MiroTalk and many other Node apps use, for the tokenbridge e2e tests: 2.20
+// (openid-client 4, what MiroTalk runs today) or 3.x (openid-client 6, which
+// checks the authorization response's iss, RFC 9207).
 //
 // Usage: node rp.mjs '<config json>'
 //
 // Config:
 //   {"port": 0, "issuerBaseURL": "http://127.0.0.1:N[/front/client]",
 //    "clientID": "...", "clientSecret": "...", "baseURL": null,
-//    "responseMode": "query"|"form_post"}           // optional, default: query
+//    "responseMode": "query"|"form_post",           // optional, default: query
+//    "major": 2|3,                                  // optional, default: 2
+//    "idpLogout": true|false}                       // optional, default: true
 // baseURL null/absent => http://127.0.0.1:{actual port}. The redirect URI to
-// register at the OP is {baseURL}/callback.
+// register at the OP is {baseURL}/callback, the post-logout redirect URI
+// {baseURL}/logged-out; with major 3, the back-channel logout URI is
+// {baseURL}/backchannel-logout (backchannelLogout on, an in-memory store).
 //
 // It listens first and prints exactly one JSON line on stdout:
 //   {"port":PORT,"baseURL":"http://127.0.0.1:PORT"}
@@ -20,6 +26,8 @@
 //
 // Routes:
 //   GET /login, GET|POST /callback, GET /logout  (express-openid-connect)
+//   POST /backchannel-logout  (major 3: express-openid-connect's, 204 or 400)
+//   GET /logged-out  200 {"logged_out":true}: where logout ends
 //   GET /me       200 {"claims":{...},"id_token":"...","refresh_token":"..."|null}
 //                 401 {"error":"not logged in"}
 //   GET /refresh  200 {"id_token":"...","claims":{...}}  (after refresh grant)
@@ -31,9 +39,8 @@ import http from 'node:http';
 import process from 'node:process';
 
 import express from 'express';
-import eoc from 'express-openid-connect';
-
-const { auth } = eoc;
+import eoc2 from 'express-openid-connect';
+import eoc3 from 'express-openid-connect-3';
 
 function fail(msg) {
   process.stderr.write(`rp.mjs: ${msg}\n`);
@@ -49,6 +56,20 @@ try {
 for (const key of ['issuerBaseURL', 'clientID', 'clientSecret']) {
   if (typeof config[key] !== 'string' || !config[key]) fail(`config.${key} is required`);
 }
+const major = config.major ?? 2;
+if (major !== 2 && major !== 3) fail('config.major must be 2 or 3');
+const { auth } = major === 3 ? eoc3 : eoc2;
+
+// express-openid-connect 3's Back-Channel Logout keeps "this sid/sub was logged
+// out" marks in a store (express-session's get/set/destroy); sessions stay in
+// the cookie. On every request its isLoggedOut hook looks the session's sid and
+// sub up there and drops the session if marked.
+const logoutMarks = new Map();
+const logoutStore = {
+  async get(id) { return logoutMarks.get(id); },
+  async set(id, value) { logoutMarks.set(id, value); },
+  async destroy(id) { logoutMarks.delete(id); },
+};
 
 // Listen before configuring the auth middleware so that baseURL can carry the
 // real port; requests are only handled once `app` is attached below.
@@ -78,7 +99,12 @@ app.use(auth({
   clientSecret: config.clientSecret,
   secret: randomBytes(32).toString('hex'),
   authRequired: false,
-  idpLogout: false,
+  // idpLogout: /logout sends the browser to the OP's end_session_endpoint with
+  // the ID token as id_token_hint and {baseURL}/logged-out as
+  // post_logout_redirect_uri (RP-Initiated Logout 1.0).
+  idpLogout: config.idpLogout ?? true,
+  routes: { postLogoutRedirect: '/logged-out' },
+  ...(major === 3 ? { backchannelLogout: { store: logoutStore } } : {}),
   idTokenSigningAlg: 'RS256',
   // offline_access: oidc-provider silently drops it unless prompt=consent is
   // requested (harmless); the test IdP issues refresh tokens for code grants
@@ -95,6 +121,10 @@ app.use(auth({
 
 app.get('/', (_req, res) => {
   res.json({ ok: true, baseURL });
+});
+
+app.get('/logged-out', (_req, res) => {
+  res.json({ logged_out: true });
 });
 
 app.get('/me', (req, res) => {
@@ -147,7 +177,7 @@ app.use((err, _req, res, _next) => {
 
 server.on('request', app);
 
-process.stdout.write(`${JSON.stringify({ port, baseURL })}\n`);
+process.stdout.write(`${JSON.stringify({ port, baseURL, major })}\n`);
 
 function shutdown() {
   server.close();
