@@ -13,6 +13,7 @@ mod exchange;
 mod front;
 mod front_e2e;
 mod front_relay;
+mod front_session_e2e;
 mod front_upstreams;
 mod front_userinfo;
 mod helpers;

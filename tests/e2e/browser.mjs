@@ -56,6 +56,9 @@ function out(obj) {
 
 class Failure extends Error {}
 
+// URLs in messages: long ones (an id_token_hint) cut.
+const short = (url) => (url.length > 160 ? `${url.slice(0, 160)}…` : url);
+
 let args;
 try {
   args = JSON.parse(process.argv[2] ?? '');
@@ -114,12 +117,21 @@ browser = await puppeteer.launch({
 page = await browser.newPage();
 page.setDefaultTimeout(WAIT_MS);
 page.setDefaultNavigationTimeout(WAIT_MS);
+// Every /me must reach the RP: no answer from the HTTP cache.
+await page.setCacheEnabled(false);
 await page.setRequestInterception(true);
 const loaded = []; // main-frame URLs of this step, redirects included
 page.on('request', (request) => {
   const { hostname } = new URL(request.url());
   if (!LOOPBACK.has(hostname) && !request.url().startsWith('data:')) {
     request.abort('blockedbyclient').catch(() => {});
+    return;
+  }
+  // Chromium fetches /favicon.ico after a page loads, with the cookies of that moment; the
+  // RP's rolling session answers it with a fresh session cookie, which can land after the
+  // logout's deletion and bring the session back. A person is slower than the next step.
+  if (new URL(request.url()).pathname === '/favicon.ico') {
+    request.respond({ status: 404, body: '' }).catch(() => {});
     return;
   }
   if (request.isNavigationRequest() && request.frame() === page.mainFrame()) loaded.push(request.url());
@@ -154,7 +166,7 @@ async function walk(first, isDone, result) {
       return;
     }
     if (new URL(url).origin === rpOrigin) {
-      throw new Failure(`the browser stopped at the RP's ${url} (status ${response?.status()})`);
+      throw new Failure(`the browser stopped at the RP's ${short(url)} (status ${response?.status()})`);
     }
     if (await page.$('input[type=password]')) {
       await page.$eval('input[name=login]', (el) => { el.value = ''; }).catch(() => {});
@@ -168,7 +180,7 @@ async function walk(first, isDone, result) {
     } else if (await page.$('form button[type=submit], form input[type=submit]')) {
       response = await navigate(() => page.click('form button[type=submit], form input[type=submit]'));
     } else {
-      throw new Failure(`a page without a form at ${url} (status ${response?.status()})`);
+      throw new Failure(`a page without a form at ${short(url)} (status ${response?.status()})`);
     }
   }
   throw new Failure(`not done after ${MAX_PAGES} pages`);
@@ -229,5 +241,8 @@ try {
 } catch (err) {
   clearTimeout(overall);
   const shown = await snapshot().catch(() => ({}));
-  await finish({ ok: false, step: current, error: err.message, url: shown.url ?? null, body: shown.body ?? null, urls: [...loaded], steps: done });
+  await finish({
+    ok: false, step: current, error: err.message, url: shown.url ? short(shown.url) : null,
+    body: shown.body ?? null, urls: loaded.map(short), steps: done,
+  });
 }

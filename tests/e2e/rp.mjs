@@ -91,6 +91,11 @@ function decodeJwtPayload(jwt) {
 
 const app = express();
 app.set('etag', false);
+// Answers about the session are never cached (a browser asks /me again after a logout).
+app.use((_req, res, next) => {
+  res.set('cache-control', 'no-store');
+  next();
+});
 
 app.use(auth({
   issuerBaseURL: config.issuerBaseURL,

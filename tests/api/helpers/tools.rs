@@ -1,7 +1,7 @@
 //! Runners for the tools the tests drive: node scripts from tests/e2e and tests/interop, the
 //! pinned Python tools in .venv, and a free port for a process that needs its URL first.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -52,6 +52,52 @@ pub(crate) async fn run_node(args: Vec<String>) -> Value {
     let mut command = Command::new("node");
     command.args(&args).current_dir(e2e_dir());
     run_to_json(command, None).await
+}
+
+/// Runs a tests/e2e script like `run_node`, killed (and the test failed) if it hasn't ended
+/// within `limit`.
+pub(crate) async fn run_node_within(args: Vec<String>, limit: Duration) -> Value {
+    let shown = format!("node {args:?}");
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("node")
+            .args(&args)
+            .current_dir(e2e_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let reader = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = stdout.read_to_end(&mut text);
+            text
+        });
+        let tick = Duration::from_millis(50);
+        let mut waited = Duration::ZERO;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if waited >= limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(tick);
+            waited += tick;
+        };
+        let text = reader.join().unwrap_or_default();
+        Ok::<_, std::io::Error>((status, text))
+    })
+    .await
+    .unwrap();
+    let (status, stdout) = outcome.unwrap_or_else(|err| panic!("{shown} could not run: {err}"));
+    let Some(status) = status else {
+        panic!("{shown} did not end within {limit:?}: killed");
+    };
+    assert!(status.success(), "{shown} failed ({status})");
+    serde_json::from_slice(&stdout)
+        .unwrap_or_else(|_| panic!("{shown} printed {}", String::from_utf8_lossy(&stdout)))
 }
 
 /// Runs a program to its end with `input` on its stdin, off the async threads; returns the one
