@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 const CLIENT: &str = "mirotalk";
-const IDP_SECRET: &str = "mirotalk-idp-secret-0123456789";
+pub(crate) const IDP_SECRET: &str = "mirotalk-idp-secret-0123456789";
 const SUB: &str = "ada-1815";
 const BROWSER_LIMIT: Duration = Duration::from_secs(50);
 const TEST_LIMIT: Duration = Duration::from_secs(60);
@@ -178,7 +178,8 @@ impl Session {
     }
 }
 
-async fn browse(rp: &str, steps: Value) -> Vec<Value> {
+/// Runs `steps` in one fresh browser at the RP `rp`; returns each step's result.
+pub(crate) async fn browse(rp: &str, steps: Value) -> Vec<Value> {
     let args = json!({ "rp": rp, "steps": steps, "username": "ada", "password": "any" });
     let verdict =
         run_node_within(vec!["browser.mjs".into(), args.to_string()], BROWSER_LIMIT).await;
@@ -205,7 +206,7 @@ fn query(url: &str, name: &str) -> Option<String> {
 }
 
 /// Fails the test if `test` takes longer than a minute.
-async fn within_a_minute(test: impl Future<Output = ()>) {
+pub(crate) async fn within_a_minute(test: impl Future<Output = ()>) {
     tokio::time::timeout(TEST_LIMIT, test)
         .await
         .expect("the test took longer than 60 s");
@@ -257,12 +258,14 @@ async fn logs_out_through_the_front_and_the_idp(major: u8) {
     assert_eq!(steps[5]["status"], 200, "{:#}", steps[5]);
 }
 
+// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the relay/logout from issue 13"]
 async fn express_openid_connect_2_20_logs_out_through_the_front_and_the_idp_session_ends() {
     within_a_minute(logs_out_through_the_front_and_the_idp(2)).await;
 }
 
+// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the relay/logout from issue 13"]
 async fn express_openid_connect_3_logs_out_through_the_front_and_the_idp_session_ends() {
@@ -272,7 +275,8 @@ async fn express_openid_connect_3_logs_out_through_the_front_and_the_idp_session
 /// The person signs out at the IdP itself (its end-session page, "Yes, sign me out"): the IdP's
 /// logout token reaches the RP only through `{front}/backchannel-logout` (the only back-channel
 /// URI the IdP knows), and express-openid-connect 3 verifies the relayed one against its issuer,
-/// the front, then drops the session.
+/// the front, then drops the session. Ignored until `{front}/backchannel-logout` (branch
+/// issue13-k) is merged; passes on main + issue13-l + issue13-k.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the relay/logout from issue 13"]
 async fn ending_the_session_at_the_idp_ends_express_openid_connect_3_s_through_the_back_channel_relay()
@@ -304,6 +308,7 @@ async fn ending_the_session_at_the_idp_ends_express_openid_connect_3_s_through_t
 /// (the front's ID token it holds) and `post_logout_redirect_uri`, no `state`, no `client_id`.
 /// In the browser it ends the IdP session and comes back; straight over HTTP the front sends it
 /// on to the IdP, and refuses a hint it didn't issue or a post-logout URI not in its list.
+/// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the relay/logout from issue 13"]
 async fn bookstack_s_logout_request_ends_the_idp_session_through_the_front() {
@@ -365,68 +370,6 @@ async fn bookstack_s_logout_request_ends_the_idp_session_through_the_front() {
             let answer = logout(hint, back).await;
             assert_eq!(answer.status(), 400, "{what}");
             assert!(answer.headers().get("location").is_none(), "{what}");
-        }
-    })
-    .await;
-}
-
-/// The harness itself, with no tokenbridge: the browser logs in and out of both majors straight
-/// at the IdP, and 3.x takes the IdP's own back-channel logout, so when a test above fails, the
-/// front is what failed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_browser_logs_in_and_out_of_express_openid_connect_straight_at_the_idp() {
-    within_a_minute(async {
-        for major in [2, 3] {
-            let idp_port = free_port();
-            let idp = format!("http://127.0.0.1:{idp_port}");
-            let rp_node = Node::start(
-                "rp.mjs",
-                &json!({ "port": 0, "issuerBaseURL": idp, "clientID": "app", "clientSecret": IDP_SECRET, "major": major }),
-            );
-            let rp = rp_node.ready["baseURL"].as_str().unwrap().to_owned();
-            let _idp_node = Node::start(
-                "idp.mjs",
-                &json!({
-                    "port": idp_port,
-                    "clients": [{
-                        "client_id": "app", "client_secret": IDP_SECRET,
-                        "redirect_uris": [format!("{rp}/callback")],
-                        "post_logout_redirect_uris": [format!("{rp}/logged-out")],
-                        "backchannel_logout_uri": format!("{rp}/backchannel-logout"),
-                        "backchannel_logout_session_required": true,
-                    }],
-                }),
-            );
-            let steps = browse(
-                &rp,
-                json!([
-                    { "do": "login" }, { "do": "me" }, { "do": "logout" }, { "do": "me" },
-                    { "do": "login" }, { "do": "me" },
-                    { "do": "goto", "url": format!("{idp}/session/end"), "until": format!("{idp}/session/end/success") },
-                    { "do": "me" },
-                ]),
-            )
-            .await;
-            let statuses: Vec<_> = steps
-                .iter()
-                .map(|step| (step["do"].clone(), step["status"].clone()))
-                .collect();
-            assert_eq!(steps[0]["asked_credentials"], true, "{major}: {statuses:?}");
-            assert_eq!(steps[1]["status"], 200, "{major}: {:#}", steps[1]);
-            assert_eq!(steps[1]["json"]["claims"]["iss"], idp);
-            assert_eq!(steps[2]["url"], format!("{rp}/logged-out"), "{major}: {:#}", steps[2]);
-            assert_eq!(
-                steps[3]["status"], 401,
-                "{major}: {statuses:?} {:#} {:#}",
-                steps[2], steps[3]
-            );
-            assert_eq!(steps[4]["asked_credentials"], true, "{major}: {statuses:?}");
-            assert_eq!(steps[5]["status"], 200, "{major}: {statuses:?}");
-            // 3.x drops the session on the IdP's logout token (2.20 runs without
-            // backchannelLogout: its own verification fails on its key store).
-            if major == 3 {
-                assert_eq!(steps[7]["status"], 401, "{major}: {statuses:?}");
-            }
         }
     })
     .await;

@@ -14,6 +14,7 @@ mod front;
 mod front_e2e;
 mod front_relay;
 mod front_session_e2e;
+mod front_session_harness;
 mod front_upstreams;
 mod front_userinfo;
 mod helpers;
