@@ -17,6 +17,11 @@ const WIKI_BYE: &str = "https://wiki.example/logged-out";
 const WIKI_HOME: &str = "https://wiki.example/";
 
 fn fronts(is_clock_manual: bool) -> Options {
+    fronts_listing(&[WIKI_BYE, WIKI_HOME], is_clock_manual)
+}
+
+/// The bookstack front listing `uris`, and a mirotalk front.
+fn fronts_listing(uris: &[&str], is_clock_manual: bool) -> Options {
     Options {
         policy: format!(
             r#"
@@ -40,7 +45,7 @@ audiences = ["mirotalk"]
 [[front]]
 client = "bookstack"
 upstream = "idp"
-post_logout_redirect_uris = ["{WIKI_BYE}", "{WIKI_HOME}"]
+post_logout_redirect_uris = {uris:?}
 
 [[front]]
 client = "mirotalk"
@@ -49,6 +54,7 @@ post_logout_redirect_uris = ["{WIKI_BYE}"]
 "#,
             bookstack = digest("bookstack"),
             mirotalk = digest("mirotalk"),
+            uris = uris,
         ),
         is_clock_manual,
         ..Options::default()
@@ -498,7 +504,8 @@ async fn a_repeated_parameter_is_refused() {
         &[
             ("client_id", "bookstack"),
             ("post_logout_redirect_uri", WIKI_BYE),
-            ("post_logout_redirect_uri", "https://evil.example/"),
+            ("state", "one"),
+            ("state", "two"),
         ],
     )
     .await;
@@ -606,4 +613,40 @@ async fn an_idp_that_is_down_makes_the_logout_temporarily_unavailable() {
 
     sent.assert_refused(503, "temporarily_unavailable");
     nobody.assert_refused(404, "invalid_request");
+}
+
+/// Replicas share the fronts' state key: one seals, another opens. A URI the second no longer
+/// lists is not redirected to, even from a genuine seal.
+#[tokio::test]
+async fn a_replica_with_the_same_state_key_brings_the_browser_back_but_only_to_a_listed_uri() {
+    let shared = tempfile::TempDir::new().unwrap();
+    let with_key = |uris: &[&str]| Options {
+        keys: Some(fixture_keys_section().replace(
+            "dir = \"{dir}\"",
+            &format!(
+                "dir = \"{{dir}}\"\nfront_state_key = \"{}\"",
+                shared.path().join("front-state.key").display()
+            ),
+        )),
+        ..fronts_listing(uris, false)
+    };
+    let sealing = spawn_app_with(with_key(&[WIKI_BYE, WIKI_HOME])).await;
+    let replica = spawn_app_with(with_key(&[WIKI_BYE, WIKI_HOME])).await;
+    let delisted = spawn_app_with(with_key(&[WIKI_HOME])).await;
+    let sent = logout(
+        &sealing,
+        "bookstack",
+        &[
+            ("client_id", "bookstack"),
+            ("post_logout_redirect_uri", WIKI_BYE),
+        ],
+    )
+    .await;
+
+    let back = callback(&replica, "bookstack", &idp_state(&sent)).await;
+    let refused = callback(&delisted, "bookstack", &idp_state(&sent)).await;
+
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert_eq!(back.location.unwrap().as_str(), WIKI_BYE);
+    refused.assert_refused(400, "invalid_request");
 }
