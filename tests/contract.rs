@@ -95,7 +95,7 @@ fn healthy_config(idp: &DemoIdp) -> String {
     let unlimited = "rate_limit = { per_second = 10000, burst = 10000 }";
     format!(
         "{limits}\n{keys}\n[[upstream]]\nname = \"idp\"\nissuer = \"{issuer}\"\ndanger_allow_http = true\n\n{app}{limited}{strict}{signed}\
-         [[front]]\nclient = \"app\"\nupstream = \"idp\"\nmode = \"relay\"\nredirect_uris = [\"https://rp.example.com/callback\"]\n\n\
+         [[front]]\nclient = \"app\"\nupstream = \"idp\"\nmode = \"relay\"\nredirect_uris = [\"https://rp.example.com/callback\"]\npost_logout_redirect_uris = [\"https://rp.example.com/logged-out\"]\n\n\
          [[front]]\nclient = \"strict\"\nupstream = \"idp\"\n\n\
          [[front]]\nclient = \"signed\"\nupstream = \"idp\"\nuserinfo = \"jwt\"\n",
         limits = limits(),

@@ -47,6 +47,14 @@ pub(crate) async fn front_discovery(
             }
         }
     }
+    // RP-Initiated Logout: the relying party's hint is tokenbridge's ID token, which only the
+    // front can check, so the front's own endpoint stands where the IdP's was (and only then).
+    if document.remove("end_session_endpoint").is_some() {
+        document.insert(
+            "end_session_endpoint".into(),
+            json!(format!("{issuer}/logout")),
+        );
+    }
     document.insert("token_endpoint".into(), json!(format!("{issuer}/token")));
     document.insert(
         "userinfo_endpoint".into(),

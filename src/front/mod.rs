@@ -6,6 +6,7 @@
 mod discovery;
 mod endpoint;
 mod forward;
+mod logout;
 mod outcome;
 mod relay;
 mod seal;
@@ -21,6 +22,7 @@ use url::Url;
 pub(crate) use discovery::front_discovery;
 pub(crate) use endpoint::EndpointRules;
 pub(crate) use forward::{Forwarded, Forwarder};
+pub(crate) use logout::{logout, logout_callback};
 pub(crate) use outcome::{FrontOutcome, FrontRefusal};
 pub(crate) use relay::{authorize, callback};
 pub(crate) use token::token;

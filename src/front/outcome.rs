@@ -14,7 +14,8 @@ pub(crate) enum FrontOutcome {
     Json(Map<String, Value>),
     /// A userinfo answer signed by tokenbridge (`application/jwt`).
     SignedUserinfo(String),
-    /// Send the browser on (303): to the IdP, or back to the RP.
+    /// Send the browser on (303 See Other): to the IdP's end-session endpoint, or back to the
+    /// relying party.
     Redirect(url::Url),
     Refused(FrontRefusal),
 }
@@ -44,6 +45,21 @@ pub(crate) enum FrontRefusal {
     RedirectUriMismatch,
     /// The endpoint exists only in `mode = "relay"`.
     NotRelaying,
+    /// A logout request with a repeated or overlong parameter, or a `post_logout_redirect_uri`
+    /// without a hint or `client_id`.
+    LogoutRequestInvalid,
+    /// The `id_token_hint` is not one this front issued.
+    IdTokenHintRefused,
+    /// A logout's `client_id` is not the front's.
+    LogoutClientMismatch,
+    /// A logout's `post_logout_redirect_uri` is not in the front's list.
+    PostLogoutRedirectUriNotListed,
+    /// The IdP's discovery has no end-session endpoint, so the front offers none.
+    NoIdpLogout,
+    /// The sealed logout state is missing, tampered with, for another front, or expired.
+    LogoutStateInvalid,
+    /// The state could not be sealed (no state key, or no randomness).
+    StateNotSealed,
 }
 
 impl FrontRefusal {
@@ -56,12 +72,18 @@ impl FrontRefusal {
             FrontRefusal::TokensRefused | FrontRefusal::RedirectUriMismatch => {
                 ErrorCode::InvalidGrant
             }
+            FrontRefusal::UserinfoRefused
+            | FrontRefusal::UserinfoNotSigned
+            | FrontRefusal::StateNotSealed => ErrorCode::ServerError,
             FrontRefusal::InvalidAuthorizationRequest
             | FrontRefusal::InvalidState
-            | FrontRefusal::NotRelaying => ErrorCode::InvalidRequest,
-            FrontRefusal::UserinfoRefused | FrontRefusal::UserinfoNotSigned => {
-                ErrorCode::ServerError
-            }
+            | FrontRefusal::NotRelaying
+            | FrontRefusal::LogoutRequestInvalid
+            | FrontRefusal::IdTokenHintRefused
+            | FrontRefusal::LogoutClientMismatch
+            | FrontRefusal::PostLogoutRedirectUriNotListed
+            | FrontRefusal::NoIdpLogout
+            | FrontRefusal::LogoutStateInvalid => ErrorCode::InvalidRequest,
         }
     }
 
@@ -84,6 +106,19 @@ impl FrontRefusal {
                 "redirect_uri is missing or is not the one the login used"
             }
             FrontRefusal::NotRelaying => "this front does not relay the login",
+            FrontRefusal::LogoutRequestInvalid => {
+                "the logout request is malformed, or names a post_logout_redirect_uri without id_token_hint or client_id"
+            }
+            FrontRefusal::IdTokenHintRefused => "the id_token_hint was not issued by this front",
+            FrontRefusal::LogoutClientMismatch => "client_id is not this front's client",
+            FrontRefusal::PostLogoutRedirectUriNotListed => {
+                "post_logout_redirect_uri is not registered for this front"
+            }
+            FrontRefusal::NoIdpLogout => {
+                "this front offers no logout: the identity provider has no end_session_endpoint"
+            }
+            FrontRefusal::LogoutStateInvalid => "the logout state is invalid or expired",
+            FrontRefusal::StateNotSealed => "the state could not be sealed",
         }
     }
 }
@@ -92,7 +127,7 @@ impl FrontRefusal {
 mod tests {
     use super::*;
 
-    const ALL: [FrontRefusal; 10] = [
+    const ALL: [FrontRefusal; 17] = [
         FrontRefusal::InvalidAuthorizationRequest,
         FrontRefusal::InvalidState,
         FrontRefusal::RedirectUriMismatch,
@@ -103,6 +138,13 @@ mod tests {
         FrontRefusal::TokensRefused,
         FrontRefusal::UserinfoRefused,
         FrontRefusal::UserinfoNotSigned,
+        FrontRefusal::LogoutRequestInvalid,
+        FrontRefusal::IdTokenHintRefused,
+        FrontRefusal::LogoutClientMismatch,
+        FrontRefusal::PostLogoutRedirectUriNotListed,
+        FrontRefusal::NoIdpLogout,
+        FrontRefusal::LogoutStateInvalid,
+        FrontRefusal::StateNotSealed,
     ];
 
     #[test]

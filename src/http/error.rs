@@ -144,7 +144,15 @@ fn front_status(refusal: FrontRefusal) -> StatusCode {
         }
         // The IdP answered, but with something that can't be vouched for: a bad gateway.
         FrontRefusal::UserinfoRefused => StatusCode::BAD_GATEWAY,
-        FrontRefusal::UserinfoNotSigned => StatusCode::INTERNAL_SERVER_ERROR,
+        FrontRefusal::UserinfoNotSigned | FrontRefusal::StateNotSealed => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        FrontRefusal::LogoutRequestInvalid
+        | FrontRefusal::IdTokenHintRefused
+        | FrontRefusal::LogoutClientMismatch
+        | FrontRefusal::PostLogoutRedirectUriNotListed
+        | FrontRefusal::NoIdpLogout
+        | FrontRefusal::LogoutStateInvalid => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -227,6 +235,16 @@ mod tests {
             (
                 EdgeError::Front(FrontRefusal::UserinfoRefused),
                 502,
+                "server_error",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::IdTokenHintRefused),
+                400,
+                "invalid_request",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::StateNotSealed),
+                500,
                 "server_error",
             ),
             (

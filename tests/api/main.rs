@@ -12,6 +12,7 @@ mod errors;
 mod exchange;
 mod front;
 mod front_e2e;
+mod front_logout;
 mod front_relay;
 mod front_upstreams;
 mod front_userinfo;
