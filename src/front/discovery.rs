@@ -65,6 +65,11 @@ pub(crate) async fn front_discovery(
         "authorization_response_iss_parameter_supported".into(),
         json!(false),
     );
+    if front.config.backchannel_logout_uri.is_some() {
+        // Back-Channel Logout §2.1: the front relays the IdP's logout tokens, `sid` included.
+        document.insert("backchannel_logout_supported".into(), json!(true));
+        document.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
     document
         .entry("response_types_supported")
         .or_insert_with(|| json!(["code"]));

@@ -15,6 +15,8 @@ pub(crate) enum FrontOutcome {
     /// A userinfo answer signed by tokenbridge (`application/jwt`).
     SignedUserinfo(String),
     Refused(FrontRefusal),
+    /// The relying party took the back-channel logout: 200, no body (Back-Channel Logout §2.8).
+    LoggedOut,
 }
 
 /// Why a front refuses; the precise reason has been logged where it was found.
@@ -32,6 +34,14 @@ pub(crate) enum FrontRefusal {
     UserinfoRefused,
     /// Signing the userinfo answer failed.
     UserinfoNotSigned,
+    /// The front has no `backchannel_logout_uri`.
+    NoBackchannelLogout,
+    /// The IdP's `logout_token` is missing, repeated, badly signed, invalid or replayed.
+    LogoutTokenRefused,
+    /// The relying party didn't answer the relayed logout with 200 (or not at all).
+    LogoutNotRelayed,
+    /// Signing the relayed logout token failed.
+    LogoutNotSigned,
 }
 
 impl FrontRefusal {
@@ -42,9 +52,13 @@ impl FrontRefusal {
                 ErrorCode::TemporarilyUnavailable
             }
             FrontRefusal::TokensRefused => ErrorCode::InvalidGrant,
-            FrontRefusal::UserinfoRefused | FrontRefusal::UserinfoNotSigned => {
-                ErrorCode::ServerError
+            FrontRefusal::UserinfoRefused
+            | FrontRefusal::UserinfoNotSigned
+            | FrontRefusal::LogoutNotSigned => ErrorCode::ServerError,
+            FrontRefusal::NoBackchannelLogout | FrontRefusal::LogoutTokenRefused => {
+                ErrorCode::InvalidRequest
             }
+            FrontRefusal::LogoutNotRelayed => ErrorCode::TemporarilyUnavailable,
         }
     }
 
@@ -59,6 +73,12 @@ impl FrontRefusal {
             FrontRefusal::TokensRefused => "the identity provider's tokens were refused",
             FrontRefusal::UserinfoRefused => "the identity provider's userinfo was refused",
             FrontRefusal::UserinfoNotSigned => "the userinfo could not be signed",
+            FrontRefusal::NoBackchannelLogout => "this front relays no back-channel logout",
+            FrontRefusal::LogoutTokenRefused => "the logout token was refused",
+            FrontRefusal::LogoutNotRelayed => {
+                "the relying party did not accept the logout; retry later"
+            }
+            FrontRefusal::LogoutNotSigned => "the logout token could not be signed",
         }
     }
 }
@@ -67,13 +87,17 @@ impl FrontRefusal {
 mod tests {
     use super::*;
 
-    const ALL: [FrontRefusal; 6] = [
+    const ALL: [FrontRefusal; 10] = [
         FrontRefusal::UnsupportedGrantType,
         FrontRefusal::IdpUnavailable,
         FrontRefusal::IdpKeysUnavailable,
         FrontRefusal::TokensRefused,
         FrontRefusal::UserinfoRefused,
         FrontRefusal::UserinfoNotSigned,
+        FrontRefusal::NoBackchannelLogout,
+        FrontRefusal::LogoutTokenRefused,
+        FrontRefusal::LogoutNotRelayed,
+        FrontRefusal::LogoutNotSigned,
     ];
 
     #[test]
