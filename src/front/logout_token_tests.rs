@@ -22,7 +22,7 @@ fn claims(changes: Value) -> Map<String, Value> {
         "iat": NOW - 5,
         "exp": NOW + 115,
         "jti": "j-1",
-        "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
+        "events": { (BACKCHANNEL_LOGOUT_EVENT): {} },
         "sub": "u-1",
         "sid": "s-1",
     }) else {
@@ -175,7 +175,7 @@ fn jti_is_required() {
 fn events_holds_the_backchannel_logout_member_as_an_object() {
     assert!(
         check(
-            json!({"events": { BACKCHANNEL_LOGOUT_EVENT: {}, "urn:other": 1 }}),
+            json!({"events": { (BACKCHANNEL_LOGOUT_EVENT): {}, "urn:other": 1 }}),
             None
         )
         .is_ok()
@@ -184,8 +184,8 @@ fn events_holds_the_backchannel_logout_member_as_an_object() {
         json!(null),
         json!([BACKCHANNEL_LOGOUT_EVENT]),
         json!({}),
-        json!({ BACKCHANNEL_LOGOUT_EVENT: true }),
-        json!({ BACKCHANNEL_LOGOUT_EVENT: "yes" }),
+        json!({ (BACKCHANNEL_LOGOUT_EVENT): true }),
+        json!({ (BACKCHANNEL_LOGOUT_EVENT): "yes" }),
         json!({ "http://schemas.openid.net/event/backchannel-logout/": {} }),
     ] {
         assert_eq!(

@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod exchange;
 mod front;
+mod front_backchannel;
 mod front_e2e;
 mod front_upstreams;
 mod front_userinfo;

@@ -1,0 +1,516 @@
+//! `{front}/backchannel-logout`: the demo IdP's logout token is verified, re-signed as the front
+//! and POSTed to a relying party's receiver on loopback; the IdP hears 200 only when the RP took
+//! it. Every check of Back-Channel Logout §2.6 is exercised by a token that fails only it.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokenbridge::demo::idp::DemoIdp;
+use tokenbridge::demo::mint::IdpKey;
+use tokenbridge::jose::alg::JwsAlg;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::helpers::*;
+
+const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// The relying party's back-channel endpoint: records each request's content type and body,
+/// answers the statuses it is told to (then 200).
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<(String, String)>>>,
+    statuses: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver {
+            url: format!(
+                "http://127.0.0.1:{}/auth/backchannel",
+                listener.local_addr().unwrap().port()
+            ),
+            got: Arc::default(),
+            statuses: Arc::default(),
+        };
+        let serving = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serving.clone().answer(stream));
+            }
+        });
+        receiver
+    }
+
+    async fn answer(self, mut stream: tokio::net::TcpStream) {
+        let mut bytes = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let (head_end, length) = loop {
+            let read = stream.read(&mut buffer).await.unwrap();
+            if read == 0 {
+                return;
+            }
+            bytes.extend_from_slice(&buffer[..read]);
+            if let Some(end) = bytes.windows(4).position(|window| window == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .map_or(0, |value| value.trim().parse::<usize>().unwrap());
+                break (end + 4, length);
+            }
+        };
+        while bytes.len() < head_end + length {
+            let read = stream.read(&mut buffer).await.unwrap();
+            bytes.extend_from_slice(&buffer[..read]);
+        }
+        let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+        let content_type = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-type:"))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let body = String::from_utf8_lossy(&bytes[head_end..]).into_owned();
+        self.got.lock().unwrap().push((content_type, body));
+        let status = self.statuses.lock().unwrap().pop_front().unwrap_or(200);
+        let answer =
+            format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        stream.write_all(answer.as_bytes()).await.unwrap();
+    }
+
+    fn received(&self) -> Vec<(String, String)> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn answer_next(&self, status: u16) {
+        self.statuses.lock().unwrap().push_back(status);
+    }
+}
+
+/// The demo IdP as the front's upstream, another IdP the client may also use, the RP's receiver.
+struct World {
+    app: TestApp,
+    rp: Receiver,
+    other: DemoIdp,
+    other_key: Arc<IdpKey>,
+}
+
+async fn world() -> World {
+    let rp = Receiver::start().await;
+    let other_key = rotated_idp_key();
+    let other = DemoIdp::start(&[&other_key]).unwrap();
+    let policy = format!(
+        r#"
+[[upstream]]
+name = "idp"
+issuer = "{{idp}}"
+danger_allow_http = true
+
+[[upstream]]
+name = "other"
+issuer = "{other}"
+danger_allow_http = true
+
+[[client]]
+id = "bookstack"
+secret = {{ sha256 = "{bookstack}" }}
+upstreams = ["idp", "other"]
+audiences = ["bookstack"]
+
+[[front]]
+client = "bookstack"
+upstream = "idp"
+backchannel_logout_uri = "{rp}"
+
+[[client]]
+id = "mirotalk"
+secret = {{ sha256 = "{mirotalk}" }}
+upstreams = ["idp"]
+audiences = ["mirotalk"]
+
+[[front]]
+client = "mirotalk"
+upstream = "idp"
+
+[[client]]
+id = "grafana"
+secret = {{ sha256 = "{grafana}" }}
+upstreams = ["idp"]
+audiences = ["grafana"]
+claims = [{{ sub_from = "preferred_username" }}]
+
+[[front]]
+client = "grafana"
+upstream = "idp"
+backchannel_logout_uri = "{rp}"
+
+[[client]]
+id = "wiki"
+secret = {{ sha256 = "{wiki}" }}
+upstreams = ["idp"]
+audiences = ["wiki"]
+claims = [{{ drop = ["sid"] }}]
+
+[[front]]
+client = "wiki"
+upstream = "idp"
+backchannel_logout_uri = "{rp}"
+"#,
+        other = other.issuer(),
+        bookstack = digest("bookstack"),
+        mirotalk = digest("mirotalk"),
+        grafana = digest("grafana"),
+        wiki = digest("wiki"),
+        rp = rp.url,
+    );
+    let app = spawn_app_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
+    World {
+        app,
+        rp,
+        other,
+        other_key,
+    }
+}
+
+impl World {
+    /// A good logout token's claims from the demo IdP, with `changes` (null removes a claim).
+    fn claims(&self, changes: Value) -> Value {
+        let now = self.app.now();
+        let mut claims = json!({
+            "iss": self.app.idp.issuer(),
+            "aud": "bookstack",
+            "iat": now,
+            "exp": now + 120,
+            "jti": format!("idp-jti-{}", rand_suffix()),
+            "events": { (EVENT): {} },
+            "sub": "user-1",
+            "sid": "session-1",
+        });
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        claims
+    }
+
+    fn logout_token(&self, changes: Value) -> String {
+        idp_key(JwsAlg::RS256)
+            .sign(&self.claims(changes), &json!({"typ": "logout+jwt"}))
+            .unwrap()
+    }
+
+    /// A good logout token for another front's relying party.
+    fn logout_token_for(&self, aud: &str, changes: Value) -> String {
+        let mut claims = self.claims(changes);
+        claims["aud"] = json!(aud);
+        idp_key(JwsAlg::RS256)
+            .sign(&claims, &json!({"typ": "logout+jwt"}))
+            .unwrap()
+    }
+
+    async fn post(&self, front: &str, token: &str) -> Answer {
+        send(
+            self.app
+                .http
+                .post(self.app.url(&format!("/front/{front}/backchannel-logout")))
+                .form(&[("logout_token", token)]),
+        )
+        .await
+    }
+
+    /// Posts `token` and checks that it was refused and that nothing reached the RP.
+    async fn assert_refused(&self, token: &str) {
+        let answer = self.post("bookstack", token).await;
+        answer.assert_refused(400, "invalid_request");
+        assert_eq!(answer.headers["cache-control"], "no-store");
+        assert!(self.rp.received().is_empty(), "{:?}", self.rp.received());
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", now(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The relayed logout token, verified by jsonwebtoken against tokenbridge's published JWKS.
+async fn verify_relayed(app: &TestApp, token: &str) -> (jsonwebtoken::Header, Value) {
+    verify_relayed_for(app, "bookstack", token).await
+}
+
+async fn verify_relayed_for(
+    app: &TestApp,
+    front: &str,
+    token: &str,
+) -> (jsonwebtoken::Header, Value) {
+    use jsonwebtoken::{DecodingKey, Validation, decode_header, jwk::JwkSet};
+    let jwks: JwkSet =
+        serde_json::from_value(app.get_json("/.well-known/jwks.json").await).unwrap();
+    let header = decode_header(token).unwrap();
+    let key = DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[front]);
+    validation.set_issuer(&[app.url(&format!("/front/{front}"))]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims;
+    (header, claims)
+}
+
+fn relayed_token(body: &str) -> String {
+    form_urlencoded::parse(body.as_bytes())
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_idps_logout_token_reaches_the_rp_re_signed_by_the_front() {
+    let world = world().await;
+    let token = world.logout_token(json!({}));
+    let original_jti = decode(&token).1["jti"].clone();
+
+    let answer = world.post("bookstack", &token).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let received = world.rp.received();
+    assert_eq!(received.len(), 1);
+    let (content_type, body) = &received[0];
+    assert_eq!(content_type, "application/x-www-form-urlencoded");
+    let relayed = relayed_token(body);
+    let (header, claims) = verify_relayed(&world.app, &relayed).await;
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    assert_eq!(claims["iss"], world.app.url("/front/bookstack"));
+    assert_eq!(claims["aud"], "bookstack");
+    assert_eq!(claims["sub"], "user-1");
+    assert_eq!(claims["sid"], "session-1");
+    assert_eq!(claims["events"], json!({ (EVENT): {} }));
+    assert!(claims["jti"].is_string() && claims["jti"] != original_jti);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    assert!(claims.get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn the_idp_hears_200_only_when_the_rp_said_200_and_may_then_retry() {
+    let world = world().await;
+    let token = world.logout_token(json!({}));
+    world.rp.answer_next(400);
+
+    let refused = world.post("bookstack", &token).await;
+    let retried = world.post("bookstack", &token).await;
+    let replayed = world.post("bookstack", &token).await;
+
+    refused.assert_refused(400, "temporarily_unavailable");
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    replayed.assert_refused(400, "invalid_request");
+    assert_eq!(
+        world.rp.received().len(),
+        2,
+        "the replay never reached the RP"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_jti_is_refused() {
+    let world = world().await;
+    let token = world.logout_token(json!({}));
+    let same_jti = world.logout_token(json!({ "jti": decode(&token).1["jti"] }));
+
+    assert_eq!(world.post("bookstack", &token).await.status, 200);
+    let replayed = world.post("bookstack", &same_jti).await;
+
+    replayed.assert_refused(400, "invalid_request");
+    assert_eq!(world.rp.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_signature_is_refused() {
+    let world = world().await;
+    let forged = attacker_key()
+        .sign(&world.claims(json!({})), &json!({"typ": "logout+jwt"}))
+        .unwrap();
+    world.assert_refused(&forged).await;
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_refused() {
+    let world = world().await;
+    world
+        .assert_refused(&world.logout_token(json!({"aud": ["mirotalk", "grafana"]})))
+        .await;
+}
+
+#[tokio::test]
+async fn a_token_with_a_nonce_is_refused_and_the_log_says_why_without_the_token() {
+    let world = world().await;
+    let token = world.logout_token(json!({"nonce": "n-1"}));
+    world.assert_refused(&token).await;
+    let logs = captured_logs();
+    assert!(
+        logs.lines()
+            .any(|line| line.contains("logout token was refused") && line.contains("nonce")),
+        "no reason logged"
+    );
+    assert!(!logs.contains(&token));
+}
+
+#[tokio::test]
+async fn a_token_without_the_logout_event_is_refused() {
+    let world = world().await;
+    world
+        .assert_refused(&world.logout_token(json!({"events": null})))
+        .await;
+    world
+        .assert_refused(&world.logout_token(json!({"events": { (EVENT): "yes" }})))
+        .await;
+}
+
+#[tokio::test]
+async fn a_token_with_neither_sub_nor_sid_is_refused() {
+    let world = world().await;
+    world
+        .assert_refused(&world.logout_token(json!({"sub": null, "sid": null})))
+        .await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let world = world().await;
+    let now = world.app.now();
+    world
+        .assert_refused(&world.logout_token(json!({"iat": now - 300, "exp": now - 1})))
+        .await;
+}
+
+#[tokio::test]
+async fn a_token_typed_as_another_kind_of_jwt_is_refused() {
+    let world = world().await;
+    let id_token_typed = idp_key(JwsAlg::RS256)
+        .sign(&world.claims(json!({})), &json!({}))
+        .unwrap();
+    assert_eq!(protected_header(&id_token_typed)["typ"], "JWT");
+    world.assert_refused(&id_token_typed).await;
+}
+
+#[tokio::test]
+async fn a_token_from_the_clients_other_upstream_is_refused() {
+    let world = world().await;
+    let claims = world.claims(json!({"iss": world.other.issuer()}));
+    let token = world
+        .other_key
+        .sign(&claims, &json!({"typ": "logout+jwt"}))
+        .unwrap();
+    world.assert_refused(&token).await;
+}
+
+#[tokio::test]
+async fn the_form_must_hold_one_logout_token_and_the_front_a_backchannel_uri() {
+    let world = world().await;
+    let token = world.logout_token(json!({}));
+    let url = world.app.url("/front/bookstack/backchannel-logout");
+
+    let twice = send(
+        world
+            .app
+            .http
+            .post(&url)
+            .form(&[("logout_token", &token), ("logout_token", &token)]),
+    )
+    .await;
+    let missing = send(world.app.http.post(&url).form(&[("token", &token)])).await;
+    let as_json = send(
+        world
+            .app
+            .http
+            .post(&url)
+            .json(&json!({"logout_token": token})),
+    )
+    .await;
+    let no_uri = world.post("mirotalk", &token).await;
+    let no_front = world.post("nobody", &token).await;
+
+    for refused in [&twice, &missing, &as_json] {
+        refused.assert_refused(400, "invalid_request");
+    }
+    no_uri.assert_refused(404, "invalid_request");
+    no_front.assert_refused(404, "invalid_request");
+    assert!(world.rp.received().is_empty());
+}
+
+#[tokio::test]
+async fn discovery_advertises_back_channel_logout_only_where_it_is_relayed() {
+    let world = world().await;
+
+    let relayed = world
+        .app
+        .get_json("/front/bookstack/.well-known/openid-configuration")
+        .await;
+    let not_relayed = world
+        .app
+        .get_json("/front/mirotalk/.well-known/openid-configuration")
+        .await;
+
+    assert_eq!(relayed["backchannel_logout_supported"], true);
+    assert_eq!(relayed["backchannel_logout_session_supported"], true);
+    assert!(not_relayed.get("backchannel_logout_supported").is_none());
+    assert!(
+        not_relayed
+            .get("backchannel_logout_session_supported")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_sub_the_claim_rules_derive_from_another_claim_is_left_out_and_sid_carries_the_logout() {
+    let world = world().await;
+
+    let with_sid = world
+        .post("grafana", &world.logout_token_for("grafana", json!({})))
+        .await;
+    let sub_only = world
+        .post(
+            "grafana",
+            &world.logout_token_for("grafana", json!({"sid": null})),
+        )
+        .await;
+
+    assert_eq!(with_sid.status, 200, "{}", with_sid.body);
+    sub_only.assert_refused(400, "invalid_request");
+    let received = world.rp.received();
+    assert_eq!(received.len(), 1, "the sub-only token never reached the RP");
+    let (_, claims) =
+        verify_relayed_for(&world.app, "grafana", &relayed_token(&received[0].1)).await;
+    assert_eq!(claims["sid"], "session-1");
+    assert!(claims.get("sub").is_none(), "{claims}");
+}
+
+#[tokio::test]
+async fn a_client_rule_that_drops_sid_drops_it_from_the_relayed_token_too() {
+    let world = world().await;
+
+    let answer = world
+        .post("wiki", &world.logout_token_for("wiki", json!({})))
+        .await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let received = world.rp.received();
+    let (_, claims) = verify_relayed_for(&world.app, "wiki", &relayed_token(&received[0].1)).await;
+    assert_eq!(claims["sub"], "user-1");
+    assert!(claims.get("sid").is_none(), "{claims}");
+}
