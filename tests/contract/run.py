@@ -318,10 +318,11 @@ def probes(data: dict) -> list[Probe]:
     def front(why: str, base: str, path: str, method: str, expect: int, name: str, **kwargs) -> Probe:
         return Probe(why, base, path, method, expect, path_parameters={"client": name}, **kwargs)
 
-    token_path, userinfo, discovery = (
+    token_path, userinfo, discovery, backchannel = (
         "/front/{client}/token",
         "/front/{client}/userinfo",
         "/front/{client}/.well-known/openid-configuration",
+        "/front/{client}/backchannel-logout",
     )
     return [
         # /exchange
@@ -396,6 +397,16 @@ def probes(data: dict) -> list[Probe]:
         front("the IdP refuses the bearer token", degraded, userinfo, "POST", 401, fronts["idp_refuses"],
               headers=bearer),
         front("the IdP is down", degraded, userinfo, "POST", 503, fronts["idp_down"], headers=bearer),
+        front("the IdP's logout token, relayed to the RP", healthy, backchannel, "POST", 200, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("the same logout token again", healthy, backchannel, "POST", 400, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a front without backchannel_logout_uri", healthy, backchannel, "POST", 404,
+              fronts["no_backchannel_logout"], body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("no such front", healthy, backchannel, "POST", 404, "nobody",
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a body over max_body_bytes", healthy, backchannel, "POST", 413, fronts["ok"],
+              body={"logout_token": too_large}, media_type=FORM),
     ]
 
 
@@ -476,6 +487,7 @@ BODY_READERS = [
     ("POST", "/front/{client}/token"),
     ("POST", "/front/{client}/userinfo"),
     ("GET", "/front/{client}/userinfo"),
+    ("POST", "/front/{client}/backchannel-logout"),
 ]
 
 
