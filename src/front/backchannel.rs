@@ -15,8 +15,9 @@ use crate::exchange::{Pipeline, fresh_jti, open_upstream_jws, sign};
 use crate::policy::rules::{Rule, apply_rules};
 use crate::telemetry::fingerprint;
 
-/// The lifetime of the logout token the front signs: it goes straight to the relying party, so
-/// it needs only the delivery's time (Back-Channel Logout §2.4 suggests two minutes).
+/// The lifetime of the logout token the front signs (or the client's `max_ttl`, if shorter): it
+/// goes straight to the relying party, so it needs only the delivery's time (Back-Channel Logout
+/// §2.4 suggests two minutes).
 pub(crate) const RELAYED_LOGOUT_TOKEN_SECS: i64 = 120;
 
 /// The JOSE `typ` of a logout token (Back-Channel Logout §2.4, RFC 8725 §3.11).
@@ -167,14 +168,14 @@ fn relayed_claims(
         .primary()
         .ok_or("the front's client allows no audience")?;
     let now = pipeline.clock.now();
+    // Never longer than the client's `max_ttl`, like everything issued for it.
+    let max_ttl = i64::try_from(front.client.config.max_ttl.as_secs()).unwrap_or(i64::MAX);
+    let lifetime = RELAYED_LOGOUT_TOKEN_SECS.min(max_ttl).max(1);
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(front.issuer));
     claims.insert("aud".into(), json!(audience));
     claims.insert("iat".into(), json!(now));
-    claims.insert(
-        "exp".into(),
-        json!(now.saturating_add(RELAYED_LOGOUT_TOKEN_SECS)),
-    );
+    claims.insert("exp".into(), json!(now.saturating_add(lifetime)));
     claims.insert(
         "jti".into(),
         json!(fresh_jti().map_err(|err| err.to_string())?),

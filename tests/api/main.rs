@@ -12,6 +12,7 @@ mod errors;
 mod exchange;
 mod front;
 mod front_backchannel;
+mod front_backchannel_refusals;
 mod front_e2e;
 mod front_upstreams;
 mod front_userinfo;
