@@ -107,8 +107,9 @@ async fn verify(
         .map_err(|err| err.to_string())
 }
 
-/// Signs the front's logout token and POSTs it to the relying party; `Ok` only on its 200
-/// (§2.8: "If the logout succeeded, the RP MUST respond with HTTP 200 OK").
+/// Signs the front's logout token and POSTs it to the relying party; `Ok` only on a success
+/// status. §2.8 says "If the logout succeeded, the RP MUST respond with HTTP 200 OK", but
+/// express-openid-connect (2.17 to 3.x) answers 204, so every 2xx counts as success.
 async fn relay(
     pipeline: &Pipeline,
     forwarder: &Forwarder,
@@ -141,7 +142,7 @@ async fn relay(
         })
         .await;
     match answer {
-        Ok(answer) if answer.status == 200 => Ok(()),
+        Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
         Ok(answer) => {
             tracing::warn!(front = %front.config.client, status = answer.status, "the relying party refused the back-channel logout");
             Err(FrontRefusal::LogoutNotRelayed)

@@ -38,7 +38,7 @@ pub(crate) enum FrontRefusal {
     NoBackchannelLogout,
     /// The IdP's `logout_token` is missing, repeated, badly signed, invalid or replayed.
     LogoutTokenRefused,
-    /// The relying party didn't answer the relayed logout with 200 (or not at all).
+    /// The relying party didn't answer the relayed logout with a 2xx (or not at all).
     LogoutNotRelayed,
     /// Signing the relayed logout token failed.
     LogoutNotSigned,
