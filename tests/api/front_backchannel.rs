@@ -231,6 +231,36 @@ async fn the_idps_logout_token_reaches_the_rp_re_signed_by_the_front() {
 }
 
 #[tokio::test]
+async fn the_relayed_token_passes_express_openid_connects_own_checks_with_npm_jose() {
+    let world = world().await;
+    assert_eq!(
+        world
+            .post("bookstack", &world.logout_token(json!({})))
+            .await
+            .status,
+        200
+    );
+    let relayed = relayed_token(&world.rp.received()[0].1);
+
+    let mut node = std::process::Command::new("node");
+    node.arg("logout_token_validator.mjs")
+        .current_dir(interop_dir());
+    let input = json!({
+        "issuer": world.app.url("/front/bookstack"),
+        "audience": "bookstack",
+        "token": relayed,
+    });
+    let verdicts = run_to_json(node, Some(input)).await;
+
+    let results = verdicts["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{verdicts}");
+    for result in results {
+        assert_eq!(result["ok"], true, "{result}");
+        assert_eq!(result["typ"], "logout+jwt", "{result}");
+    }
+}
+
+#[tokio::test]
 async fn the_idp_hears_200_only_when_the_rp_took_it_and_may_then_retry() {
     let world = world().await;
     let token = world.logout_token(json!({}));
