@@ -23,9 +23,6 @@ pub(crate) const RELAYED_LOGOUT_TOKEN_SECS: i64 = 120;
 /// The JOSE `typ` of a logout token (Back-Channel Logout §2.4, RFC 8725 §3.11).
 const LOGOUT_TYP: &str = "logout+jwt";
 
-/// How much of the relying party's answer is read: only its status counts.
-const MAX_ANSWER_BYTES: usize = 16 * 1024;
-
 pub(crate) async fn backchannel_logout(
     pipeline: &Arc<Pipeline>,
     forwarder: &Forwarder,
@@ -138,7 +135,8 @@ async fn relay(
             content_type: Some("application/x-www-form-urlencoded"),
             authorization: None,
             timeout: front.upstream.config.fetch_timeout,
-            max_bytes: MAX_ANSWER_BYTES,
+            // Only the status counts, but the answer is read with the cap every forward has.
+            max_bytes: pipeline.limits.max_body_bytes,
         })
         .await;
     match answer {
