@@ -93,6 +93,11 @@ pub(crate) async fn front_discovery(
         "token_endpoint_auth_methods_supported".into(),
         json!(carried_auth_methods(&idp)),
     );
+    if front.config.backchannel_logout_uri.is_some() {
+        // Back-Channel Logout §2.1: the front relays the IdP's logout tokens, `sid` included.
+        document.insert("backchannel_logout_supported".into(), json!(true));
+        document.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
     Ok(Value::Object(document))
 }
 

@@ -18,6 +18,8 @@ pub(crate) enum FrontOutcome {
     /// relying party.
     Redirect(url::Url),
     Refused(FrontRefusal),
+    /// The relying party took the back-channel logout: 200, no body (Back-Channel Logout §2.8).
+    LoggedOut,
 }
 
 /// Why a front refuses; the precise reason has been logged where it was found.
@@ -60,6 +62,14 @@ pub(crate) enum FrontRefusal {
     LogoutStateInvalid,
     /// The state could not be sealed (no state key, or no randomness).
     StateNotSealed,
+    /// The front has no `backchannel_logout_uri`.
+    NoBackchannelLogout,
+    /// The IdP's `logout_token` is missing, repeated, badly signed, invalid or replayed.
+    LogoutTokenRefused,
+    /// The relying party didn't answer the relayed logout with a 2xx (or not at all).
+    LogoutNotRelayed,
+    /// Signing the relayed logout token failed.
+    LogoutNotSigned,
 }
 
 impl FrontRefusal {
@@ -74,7 +84,8 @@ impl FrontRefusal {
             }
             FrontRefusal::UserinfoRefused
             | FrontRefusal::UserinfoNotSigned
-            | FrontRefusal::StateNotSealed => ErrorCode::ServerError,
+            | FrontRefusal::StateNotSealed
+            | FrontRefusal::LogoutNotSigned => ErrorCode::ServerError,
             FrontRefusal::InvalidAuthorizationRequest
             | FrontRefusal::InvalidState
             | FrontRefusal::NotRelaying
@@ -83,7 +94,10 @@ impl FrontRefusal {
             | FrontRefusal::LogoutClientMismatch
             | FrontRefusal::PostLogoutRedirectUriNotListed
             | FrontRefusal::NoIdpLogout
-            | FrontRefusal::LogoutStateInvalid => ErrorCode::InvalidRequest,
+            | FrontRefusal::LogoutStateInvalid
+            | FrontRefusal::NoBackchannelLogout
+            | FrontRefusal::LogoutTokenRefused => ErrorCode::InvalidRequest,
+            FrontRefusal::LogoutNotRelayed => ErrorCode::TemporarilyUnavailable,
         }
     }
 
@@ -119,6 +133,12 @@ impl FrontRefusal {
             }
             FrontRefusal::LogoutStateInvalid => "the logout state is invalid or expired",
             FrontRefusal::StateNotSealed => "the state could not be sealed",
+            FrontRefusal::NoBackchannelLogout => "this front relays no back-channel logout",
+            FrontRefusal::LogoutTokenRefused => "the logout token was refused",
+            FrontRefusal::LogoutNotRelayed => {
+                "the relying party did not accept the logout; retry later"
+            }
+            FrontRefusal::LogoutNotSigned => "the logout token could not be signed",
         }
     }
 }
@@ -127,7 +147,7 @@ impl FrontRefusal {
 mod tests {
     use super::*;
 
-    const ALL: [FrontRefusal; 17] = [
+    const ALL: [FrontRefusal; 21] = [
         FrontRefusal::InvalidAuthorizationRequest,
         FrontRefusal::InvalidState,
         FrontRefusal::RedirectUriMismatch,
@@ -145,6 +165,10 @@ mod tests {
         FrontRefusal::NoIdpLogout,
         FrontRefusal::LogoutStateInvalid,
         FrontRefusal::StateNotSealed,
+        FrontRefusal::NoBackchannelLogout,
+        FrontRefusal::LogoutTokenRefused,
+        FrontRefusal::LogoutNotRelayed,
+        FrontRefusal::LogoutNotSigned,
     ];
 
     #[test]

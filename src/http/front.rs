@@ -65,6 +65,7 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
             .insert_header((LOCATION, url.as_str()))
             .finish(),
         FrontOutcome::Refused(refusal) => render_error(&EdgeError::Front(refusal)),
+        FrontOutcome::LoggedOut => no_store(&mut HttpResponse::Ok()).finish(),
     }
 }
 
@@ -252,4 +253,39 @@ pub(super) async fn logout_callback(
         )),
         Err(err) => render_error(&err),
     }
+}
+
+/// `POST {front}/backchannel-logout`: the IdP's form with one `logout_token` (Back-Channel
+/// Logout §2.5), bounded like every body.
+pub(super) async fn backchannel_logout(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    match backchannel_logout_outcome(&state, &client, &request, payload).await {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
+async fn backchannel_logout_outcome(
+    state: &AppState,
+    client: &str,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<FrontOutcome, EdgeError> {
+    let front = find(state, client)?;
+    let is_form = header(request, CONTENT_TYPE).is_some_and(|content_type| {
+        content_type.split(';').next().is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !is_form {
+        return Err(EdgeError::UnsupportedMediaType);
+    }
+    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    Ok(front::backchannel_logout(&state.pipeline, &state.forwarder, &front, &body).await)
 }

@@ -55,6 +55,10 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             resource("/front/{client}/logout/callback", "GET")
                 .route(web::get().to(front::logout_callback)),
         )
+        .service(
+            resource("/front/{client}/backchannel-logout", "POST")
+                .route(web::post().to(front::backchannel_logout)),
+        )
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)));
 }

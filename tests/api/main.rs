@@ -11,6 +11,8 @@ mod cli;
 mod errors;
 mod exchange;
 mod front;
+mod front_backchannel;
+mod front_backchannel_refusals;
 mod front_e2e;
 mod front_logout;
 mod front_relay;

@@ -338,10 +338,11 @@ def probes(data: dict, sealed: str) -> list[Probe]:
     def front(why: str, base: str, path: str, method: str, expect: int, name: str, **kwargs) -> Probe:
         return Probe(why, base, path, method, expect, path_parameters={"client": name}, **kwargs)
 
-    token_path, userinfo, discovery = (
+    token_path, userinfo, discovery, backchannel = (
         "/front/{client}/token",
         "/front/{client}/userinfo",
         "/front/{client}/.well-known/openid-configuration",
+        "/front/{client}/backchannel-logout",
     )
     logout, logout_callback = "/front/{client}/logout", "/front/{client}/logout/callback"
     way_back = {"client_id": "app", "post_logout_redirect_uri": LOGGED_OUT, "state": "rp-state"}
@@ -451,6 +452,16 @@ def probes(data: dict, sealed: str) -> list[Probe]:
         front("a state the front did not seal", healthy, logout_callback, "GET", 400, fronts["ok"],
               query={"state": "not-sealed"}),
         front("no such front", healthy, logout_callback, "GET", 404, "nobody", query={"state": sealed_state}),
+        front("the IdP's logout token, relayed to the RP", healthy, backchannel, "POST", 200, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("the same logout token again", healthy, backchannel, "POST", 400, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a front without backchannel_logout_uri", healthy, backchannel, "POST", 404,
+              fronts["no_backchannel_logout"], body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("no such front", healthy, backchannel, "POST", 404, "nobody",
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a body over max_body_bytes", healthy, backchannel, "POST", 413, fronts["ok"],
+              body={"logout_token": too_large}, media_type=FORM),
     ]
 
 
@@ -551,6 +562,7 @@ BODY_READERS = [
     ("POST", "/front/{client}/userinfo"),
     ("GET", "/front/{client}/userinfo"),
     ("POST", "/front/{client}/logout"),
+    ("POST", "/front/{client}/backchannel-logout"),
 ]
 
 
