@@ -16,6 +16,7 @@ use crate::jose::cert::self_signed_pem;
 use crate::jose::decrypt::DecryptionKey;
 use crate::jose::private_key::{public_jwk_members, thumbprint};
 use crate::jose::sign::Signer;
+use crate::jose::verify::{VerificationKey, VerificationKeySet};
 use files::load_or_generate;
 pub use files::{KeyFileError, LoadedKey, load_private_key};
 pub(crate) use state_key::{STATE_KEY_BYTES, load_or_generate_state_key};
@@ -35,6 +36,9 @@ pub struct KeyRing {
     pub encryption_jwks: String,
     /// `/encryption-key.pem`: the first RSA decryption key as a certificate.
     pub encryption_certificate: Option<String>,
+    /// The public halves of `signing_jwks`, parsed once: what verifies a token tokenbridge
+    /// issued itself (a front's `id_token_hint`), and nothing else.
+    own_keys: VerificationKeySet,
 }
 
 /// What `tokenbridge check` does for the fronts' state key: reads it if it exists (a bad file is a
@@ -64,6 +68,11 @@ impl KeyRing {
     /// entry and `alg` not among the algorithms in use, or `load_existing` found no file.
     pub fn signer(&self, alg: JwsAlg) -> Option<&Arc<Signer>> {
         self.signers.get(&alg)
+    }
+
+    /// Every signing key's public half, active or retired (as `signing_jwks` publishes them).
+    pub(crate) fn own_keys(&self) -> &VerificationKeySet {
+        &self.own_keys
     }
 
     /// Loads every key, generating (and writing) the default ones that don't exist yet.
@@ -205,8 +214,16 @@ impl KeyRing {
             .iter()
             .map(|key| key.public_jwk().clone())
             .collect();
+        // Our own JWKs always parse; one that didn't would verify nothing, which is safe.
+        let own_keys = VerificationKeySet::new(
+            published
+                .iter()
+                .filter_map(|jwk| VerificationKey::from_jwk(jwk).ok().flatten())
+                .collect(),
+        );
         let ring = KeyRing {
             signers,
+            own_keys,
             signing_jwks: json!({ "keys": published }).to_string(),
             encryption_jwks: json!({ "keys": encryption_keys }).to_string(),
             decryption,

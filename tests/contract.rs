@@ -89,13 +89,14 @@ fn client(id: &str, upstreams: &str, audiences: &str, extra: &str) -> String {
 }
 
 /// The healthy service: one IdP that answers, an exchange client, a client with a tiny rate
-/// limit, and three fronts (one that relays the login and whose tokens pass, one whose client
+/// limit, and three fronts (one that relays the login, whose tokens pass and whose back-channel
+/// logouts go to `rp`, one whose client
 /// refuses them, one that answers userinfo as a JWT).
-fn healthy_config(idp: &DemoIdp) -> String {
+fn healthy_config(idp: &DemoIdp, rp: &str) -> String {
     let unlimited = "rate_limit = { per_second = 10000, burst = 10000 }";
     format!(
         "{limits}\n{keys}\n[[upstream]]\nname = \"idp\"\nissuer = \"{issuer}\"\ndanger_allow_http = true\n\n{app}{limited}{strict}{signed}\
-         [[front]]\nclient = \"app\"\nupstream = \"idp\"\nmode = \"relay\"\nredirect_uris = [\"https://rp.example.com/callback\"]\n\n\
+         [[front]]\nclient = \"app\"\nupstream = \"idp\"\nmode = \"relay\"\nredirect_uris = [\"https://rp.example.com/callback\"]\npost_logout_redirect_uris = [\"https://rp.example.com/logged-out\"]\nbackchannel_logout_uri = \"{rp}\"\n\n\
          [[front]]\nclient = \"strict\"\nupstream = \"idp\"\n\n\
          [[front]]\nclient = \"signed\"\nupstream = \"idp\"\nuserinfo = \"jwt\"\n",
         limits = limits(),
@@ -159,6 +160,25 @@ fn id_token(key: &IdpKey, issuer: &str, aud: Value) -> String {
     .unwrap()
 }
 
+/// A back-channel logout token as `issuer` would sign it, for the relying party `aud`.
+fn logout_token(key: &IdpKey, issuer: &str, aud: &str) -> String {
+    let now = now();
+    key.sign(
+        &json!({
+            "iss": issuer,
+            "aud": aud,
+            "iat": now,
+            "exp": now + 120,
+            "jti": format!("contract-{now}"),
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            "sub": "user-1",
+            "sid": "session-1",
+        }),
+        &json!({"typ": "logout+jwt"}),
+    )
+    .unwrap()
+}
+
 /// Runs tests/contract/run.py with the venv's Python, off the async threads; returns its report.
 #[allow(clippy::print_stdout)]
 async fn run_contract(input: &Path, report: &Path) -> Value {
@@ -214,7 +234,8 @@ async fn the_service_keeps_its_openapi_contract() {
     let key = idp_key(JwsAlg::RS256);
 
     let idp = demo_idp();
-    let healthy = Service::start(&healthy_config(&idp)).await;
+    let rp = helpers::Receiver::start().await;
+    let healthy = Service::start(&healthy_config(&idp, &rp.url)).await;
     // Two audiences, as Zitadel sends: the client's rules pick "app".
     let valid = id_token(&key, idp.issuer(), json!(["app", "295633918734829312"]));
     idp.answer_token(
@@ -260,6 +281,7 @@ async fn the_service_keeps_its_openapi_contract() {
                 "foreign_audience": id_token(&key, idp.issuer(), json!(["someone-else"])),
                 "expired": key.sign(&json!({"iss": idp.issuer(), "sub": "user-1", "aud": "app", "iat": now() - 900, "exp": now() - 600}), &json!({})).unwrap(),
                 "from_down_idp": id_token(&key, down.issuer(), json!("app")),
+                "logout": logout_token(&key, idp.issuer(), "app"),
             },
             "fronts": {
                 "ok": "app",
@@ -268,6 +290,7 @@ async fn the_service_keeps_its_openapi_contract() {
                 "idp_down": "app",
                 "idp_refuses": "refused",
                 "pass_through": "strict",
+                "no_backchannel_logout": "strict",
             },
         })
         .to_string(),
@@ -308,6 +331,11 @@ async fn the_service_keeps_its_openapi_contract() {
             )
         })
         .collect();
+    assert_eq!(
+        rp.received().len(),
+        1,
+        "exactly the one valid logout token reached the relying party"
+    );
     assert!(
         missing.is_empty(),
         "documented statuses never seen in the contract run (observed: {}):\n- {}",

@@ -227,13 +227,38 @@ pub async fn open_upstream_jwt(
     client: &Client,
     token: String,
 ) -> Result<(Arc<Upstream>, Map<String, Value>), ExchangeError> {
+    let opened = open_upstream_jws(pipeline, client, token).await?;
+    Ok((opened.upstream, opened.claims))
+}
+
+/// A JWT from an upstream whose signature verified, with the JWS header's `typ`.
+pub struct UpstreamJws {
+    /// The upstream whose key verified it.
+    pub upstream: Arc<Upstream>,
+    /// The (inner) JWS header's `typ`, as sent: explicit typing (RFC 8725 §3.11).
+    pub typ: Option<String>,
+    /// The claims, none of them checked beyond `iss` naming `upstream`.
+    pub claims: Map<String, Value>,
+}
+
+/// `open_upstream_jwt` for callers that check the JWS `typ` too (a back-channel logout token).
+pub async fn open_upstream_jws(
+    pipeline: &Arc<Pipeline>,
+    client: &Client,
+    token: String,
+) -> Result<UpstreamJws, ExchangeError> {
     let mut trace = Trace::default();
     let jws = subject::open(pipeline, token, &mut trace).await?;
     let signed = subject::verify_signature(pipeline, client, &jws, &mut trace).await?;
-    Ok((signed.upstream, signed.claims))
+    Ok(UpstreamJws {
+        upstream: signed.upstream,
+        typ: signed.typ,
+        claims: signed.claims,
+    })
 }
 
-fn fresh_jti() -> Result<String, ExchangeError> {
+/// A fresh, unguessable `jti` (128 random bits).
+pub fn fresh_jti() -> Result<String, ExchangeError> {
     let mut bytes = [0u8; 16];
     SystemRandom::new()
         .fill(&mut bytes)

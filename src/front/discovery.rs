@@ -47,6 +47,14 @@ pub(crate) async fn front_discovery(
             }
         }
     }
+    // RP-Initiated Logout: the relying party's hint is tokenbridge's ID token, which only the
+    // front can check, so the front's own endpoint stands where the IdP's was (and only then).
+    if document.remove("end_session_endpoint").is_some() {
+        document.insert(
+            "end_session_endpoint".into(),
+            json!(format!("{issuer}/logout")),
+        );
+    }
     document.insert("token_endpoint".into(), json!(format!("{issuer}/token")));
     document.insert(
         "userinfo_endpoint".into(),
@@ -85,6 +93,11 @@ pub(crate) async fn front_discovery(
         "token_endpoint_auth_methods_supported".into(),
         json!(carried_auth_methods(&idp)),
     );
+    if front.config.backchannel_logout_uri.is_some() {
+        // Back-Channel Logout §2.1: the front relays the IdP's logout tokens, `sid` included.
+        document.insert("backchannel_logout_supported".into(), json!(true));
+        document.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
     Ok(Value::Object(document))
 }
 

@@ -3,11 +3,15 @@
 //! token endpoint forwards the grant and passes the returned ID token through the exchange
 //! pipeline, so the relying party's only change is its issuer URL.
 
+mod backchannel;
 mod discovery;
 mod endpoint;
 mod forward;
+mod logout;
+mod logout_token;
 mod outcome;
 mod relay;
+mod replay;
 mod seal;
 mod token;
 mod userinfo;
@@ -18,9 +22,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use url::Url;
 
+pub(crate) use backchannel::backchannel_logout;
 pub(crate) use discovery::front_discovery;
 pub(crate) use endpoint::EndpointRules;
 pub(crate) use forward::{Forwarded, Forwarder};
+pub(crate) use logout::{logout, logout_callback};
 pub(crate) use outcome::{FrontOutcome, FrontRefusal};
 pub(crate) use relay::{authorize, callback};
 pub(crate) use token::token;
@@ -30,6 +36,7 @@ use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;
 use crate::keyring::STATE_KEY_BYTES;
 use crate::upstream::{FetchError, Upstream, Upstreams};
+use replay::SeenJtis;
 use seal::StateSeal;
 
 /// One front, wired to its client and upstream.
@@ -44,6 +51,8 @@ pub(crate) struct Front {
     /// Seals the state a relay or logout sends through the browser; `None` only offline
     /// (`explain`), where no key file may be written.
     pub(crate) state_seal: Option<Arc<StateSeal>>,
+    /// The `jti`s of the logout tokens taken, until each token is unusable (this replica's).
+    pub(crate) logout_jtis: SeenJtis,
 }
 
 #[derive(Default)]
@@ -70,6 +79,7 @@ impl Fronts {
                     issuer: format!("{issuer}/front/{}", config.client),
                     endpoint_rules: EndpointRules::of(&upstream.config),
                     state_seal: state_seal.clone(),
+                    logout_jtis: SeenJtis::new(),
                     config: config.clone(),
                     client,
                     upstream,

@@ -14,9 +14,12 @@ pub(crate) enum FrontOutcome {
     Json(Map<String, Value>),
     /// A userinfo answer signed by tokenbridge (`application/jwt`).
     SignedUserinfo(String),
-    /// Send the browser on (303): to the IdP, or back to the RP.
+    /// Send the browser on (303 See Other): to the IdP's end-session endpoint, or back to the
+    /// relying party.
     Redirect(url::Url),
     Refused(FrontRefusal),
+    /// The relying party took the back-channel logout: 200, no body (Back-Channel Logout §2.8).
+    LoggedOut,
 }
 
 /// Why a front refuses; the precise reason has been logged where it was found.
@@ -44,6 +47,29 @@ pub(crate) enum FrontRefusal {
     RedirectUriMismatch,
     /// The endpoint exists only in `mode = "relay"`.
     NotRelaying,
+    /// A logout request with a repeated or overlong parameter, or a `post_logout_redirect_uri`
+    /// without a hint or `client_id`.
+    LogoutRequestInvalid,
+    /// The `id_token_hint` is not one this front issued.
+    IdTokenHintRefused,
+    /// A logout's `client_id` is not the front's.
+    LogoutClientMismatch,
+    /// A logout's `post_logout_redirect_uri` is not in the front's list.
+    PostLogoutRedirectUriNotListed,
+    /// The IdP's discovery has no end-session endpoint, so the front offers none.
+    NoIdpLogout,
+    /// The sealed logout state is missing, tampered with, for another front, or expired.
+    LogoutStateInvalid,
+    /// The state could not be sealed (no state key, or no randomness).
+    StateNotSealed,
+    /// The front has no `backchannel_logout_uri`.
+    NoBackchannelLogout,
+    /// The IdP's `logout_token` is missing, repeated, badly signed, invalid or replayed.
+    LogoutTokenRefused,
+    /// The relying party didn't answer the relayed logout with a 2xx (or not at all).
+    LogoutNotRelayed,
+    /// Signing the relayed logout token failed.
+    LogoutNotSigned,
 }
 
 impl FrontRefusal {
@@ -56,12 +82,22 @@ impl FrontRefusal {
             FrontRefusal::TokensRefused | FrontRefusal::RedirectUriMismatch => {
                 ErrorCode::InvalidGrant
             }
+            FrontRefusal::UserinfoRefused
+            | FrontRefusal::UserinfoNotSigned
+            | FrontRefusal::StateNotSealed
+            | FrontRefusal::LogoutNotSigned => ErrorCode::ServerError,
             FrontRefusal::InvalidAuthorizationRequest
             | FrontRefusal::InvalidState
-            | FrontRefusal::NotRelaying => ErrorCode::InvalidRequest,
-            FrontRefusal::UserinfoRefused | FrontRefusal::UserinfoNotSigned => {
-                ErrorCode::ServerError
-            }
+            | FrontRefusal::NotRelaying
+            | FrontRefusal::LogoutRequestInvalid
+            | FrontRefusal::IdTokenHintRefused
+            | FrontRefusal::LogoutClientMismatch
+            | FrontRefusal::PostLogoutRedirectUriNotListed
+            | FrontRefusal::NoIdpLogout
+            | FrontRefusal::LogoutStateInvalid
+            | FrontRefusal::NoBackchannelLogout
+            | FrontRefusal::LogoutTokenRefused => ErrorCode::InvalidRequest,
+            FrontRefusal::LogoutNotRelayed => ErrorCode::TemporarilyUnavailable,
         }
     }
 
@@ -84,6 +120,25 @@ impl FrontRefusal {
                 "redirect_uri is missing or is not the one the login used"
             }
             FrontRefusal::NotRelaying => "this front does not relay the login",
+            FrontRefusal::LogoutRequestInvalid => {
+                "the logout request is malformed, or names a post_logout_redirect_uri without id_token_hint or client_id"
+            }
+            FrontRefusal::IdTokenHintRefused => "the id_token_hint was not issued by this front",
+            FrontRefusal::LogoutClientMismatch => "client_id is not this front's client",
+            FrontRefusal::PostLogoutRedirectUriNotListed => {
+                "post_logout_redirect_uri is not registered for this front"
+            }
+            FrontRefusal::NoIdpLogout => {
+                "this front offers no logout: the identity provider has no end_session_endpoint"
+            }
+            FrontRefusal::LogoutStateInvalid => "the logout state is invalid or expired",
+            FrontRefusal::StateNotSealed => "the state could not be sealed",
+            FrontRefusal::NoBackchannelLogout => "this front relays no back-channel logout",
+            FrontRefusal::LogoutTokenRefused => "the logout token was refused",
+            FrontRefusal::LogoutNotRelayed => {
+                "the relying party did not accept the logout; retry later"
+            }
+            FrontRefusal::LogoutNotSigned => "the logout token could not be signed",
         }
     }
 }
@@ -92,7 +147,7 @@ impl FrontRefusal {
 mod tests {
     use super::*;
 
-    const ALL: [FrontRefusal; 10] = [
+    const ALL: [FrontRefusal; 21] = [
         FrontRefusal::InvalidAuthorizationRequest,
         FrontRefusal::InvalidState,
         FrontRefusal::RedirectUriMismatch,
@@ -103,6 +158,17 @@ mod tests {
         FrontRefusal::TokensRefused,
         FrontRefusal::UserinfoRefused,
         FrontRefusal::UserinfoNotSigned,
+        FrontRefusal::LogoutRequestInvalid,
+        FrontRefusal::IdTokenHintRefused,
+        FrontRefusal::LogoutClientMismatch,
+        FrontRefusal::PostLogoutRedirectUriNotListed,
+        FrontRefusal::NoIdpLogout,
+        FrontRefusal::LogoutStateInvalid,
+        FrontRefusal::StateNotSealed,
+        FrontRefusal::NoBackchannelLogout,
+        FrontRefusal::LogoutTokenRefused,
+        FrontRefusal::LogoutNotRelayed,
+        FrontRefusal::LogoutNotSigned,
     ];
 
     #[test]

@@ -144,7 +144,20 @@ fn front_status(refusal: FrontRefusal) -> StatusCode {
         }
         // The IdP answered, but with something that can't be vouched for: a bad gateway.
         FrontRefusal::UserinfoRefused => StatusCode::BAD_GATEWAY,
-        FrontRefusal::UserinfoNotSigned => StatusCode::INTERNAL_SERVER_ERROR,
+        FrontRefusal::UserinfoNotSigned
+        | FrontRefusal::StateNotSealed
+        | FrontRefusal::LogoutNotSigned => StatusCode::INTERNAL_SERVER_ERROR,
+        FrontRefusal::LogoutRequestInvalid
+        | FrontRefusal::IdTokenHintRefused
+        | FrontRefusal::LogoutClientMismatch
+        | FrontRefusal::PostLogoutRedirectUriNotListed
+        | FrontRefusal::NoIdpLogout
+        | FrontRefusal::LogoutStateInvalid => StatusCode::BAD_REQUEST,
+        FrontRefusal::NoBackchannelLogout => StatusCode::NOT_FOUND,
+        // Back-Channel Logout §2.8: a logout that failed is a 400, which lets the OP retry.
+        FrontRefusal::LogoutTokenRefused | FrontRefusal::LogoutNotRelayed => {
+            StatusCode::BAD_REQUEST
+        }
     }
 }
 
@@ -230,8 +243,33 @@ mod tests {
                 "server_error",
             ),
             (
+                EdgeError::Front(FrontRefusal::IdTokenHintRefused),
+                400,
+                "invalid_request",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::StateNotSealed),
+                500,
+                "server_error",
+            ),
+            (
                 EdgeError::Front(FrontRefusal::IdpUnavailable),
                 503,
+                "temporarily_unavailable",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::NoBackchannelLogout),
+                404,
+                "invalid_request",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::LogoutTokenRefused),
+                400,
+                "invalid_request",
+            ),
+            (
+                EdgeError::Front(FrontRefusal::LogoutNotRelayed),
+                400,
                 "temporarily_unavailable",
             ),
             (

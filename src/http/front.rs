@@ -60,10 +60,12 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
         FrontOutcome::SignedUserinfo(jwt) => no_store(&mut HttpResponse::Ok())
             .content_type("application/jwt")
             .body(jwt),
-        FrontOutcome::Redirect(location) => no_store(&mut HttpResponse::SeeOther())
-            .insert_header((LOCATION, location.as_str()))
+        // RFC 9110 §15.4.4: 303, so the browser follows with a GET whatever it sent.
+        FrontOutcome::Redirect(url) => no_store(&mut HttpResponse::SeeOther())
+            .insert_header((LOCATION, url.as_str()))
             .finish(),
         FrontOutcome::Refused(refusal) => render_error(&EdgeError::Front(refusal)),
+        FrontOutcome::LoggedOut => no_store(&mut HttpResponse::Ok()).finish(),
     }
 }
 
@@ -202,4 +204,88 @@ async fn userinfo_outcome(
         relying_party_request,
     )
     .await)
+}
+
+/// `GET|POST {front}/logout`: the parameters from the query string, or from a POST's form body.
+pub(super) async fn logout(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    match logout_outcome(&state, &client, &request, payload).await {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
+async fn logout_outcome(
+    state: &AppState,
+    client: &str,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<FrontOutcome, EdgeError> {
+    let front = find(state, client)?;
+    let parameters = if request.method() == Method::POST {
+        let content_type = header(request, CONTENT_TYPE).unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(EdgeError::UnsupportedMediaType);
+        }
+        read_body(request, payload, &state.pipeline.limits).await?
+    } else {
+        request.query_string().as_bytes().to_vec()
+    };
+    Ok(front::logout(&state.pipeline, &front, &parameters).await)
+}
+
+/// `GET {front}/logout/callback`: back from the IdP's logout.
+pub(super) async fn logout_callback(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+) -> HttpResponse {
+    match find(&state, &client) {
+        Ok(front) => render(front::logout_callback(
+            &state.pipeline,
+            &front,
+            request.query_string().as_bytes(),
+        )),
+        Err(err) => render_error(&err),
+    }
+}
+
+/// `POST {front}/backchannel-logout`: the IdP's form with one `logout_token` (Back-Channel
+/// Logout §2.5), bounded like every body.
+pub(super) async fn backchannel_logout(
+    state: web::Data<AppState>,
+    client: web::Path<String>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    match backchannel_logout_outcome(&state, &client, &request, payload).await {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
+async fn backchannel_logout_outcome(
+    state: &AppState,
+    client: &str,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<FrontOutcome, EdgeError> {
+    let front = find(state, client)?;
+    let is_form = header(request, CONTENT_TYPE).is_some_and(|content_type| {
+        content_type.split(';').next().is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !is_form {
+        return Err(EdgeError::UnsupportedMediaType);
+    }
+    let body = read_body(request, payload, &state.pipeline.limits).await?;
+    Ok(front::backchannel_logout(&state.pipeline, &state.forwarder, &front, &body).await)
 }

@@ -46,6 +46,19 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(front::userinfo))
                 .route(web::post().to(front::userinfo)),
         )
+        .service(
+            resource("/front/{client}/logout", "GET, POST")
+                .route(web::get().to(front::logout))
+                .route(web::post().to(front::logout)),
+        )
+        .service(
+            resource("/front/{client}/logout/callback", "GET")
+                .route(web::get().to(front::logout_callback)),
+        )
+        .service(
+            resource("/front/{client}/backchannel-logout", "POST")
+                .route(web::post().to(front::backchannel_logout)),
+        )
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)));
 }

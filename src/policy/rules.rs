@@ -6,6 +6,7 @@
 
 mod apply;
 mod display;
+mod logout;
 mod path;
 mod shape;
 

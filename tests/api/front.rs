@@ -93,10 +93,7 @@ async fn the_front_discovery_sends_the_browser_to_the_idp_and_the_rp_to_tokenbri
         document["authorization_endpoint"],
         format!("{}/authorize", app.idp.issuer())
     );
-    assert_eq!(
-        document["end_session_endpoint"],
-        format!("{}/logout", app.idp.issuer())
-    );
+    assert_eq!(document["end_session_endpoint"], format!("{front}/logout"));
     assert_eq!(document["token_endpoint"], format!("{front}/token"));
     assert_eq!(document["userinfo_endpoint"], format!("{front}/userinfo"));
     assert_eq!(document["jwks_uri"], app.url("/.well-known/jwks.json"));

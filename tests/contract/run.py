@@ -285,7 +285,7 @@ class Probe:
     headers: dict = field(default_factory=dict)
     body: object = None
     media_type: str | None = None
-    query: dict | None = None
+    query: dict = field(default_factory=dict)
 
 
 def basic(client: dict) -> dict:
@@ -308,7 +308,7 @@ RELAY_LOGIN = {
 }
 
 
-def sealed_state(data: dict, session: requests.Session) -> str:
+def relay_state(data: dict, session: requests.Session) -> str:
     """The state the relaying front seals into a login it sends to the IdP."""
     base, front = data["healthy"], data["fronts"]["ok"]
     answer = session.get(f"{base}/front/{front}/authorize", params=RELAY_LOGIN, allow_redirects=False,
@@ -338,11 +338,15 @@ def probes(data: dict, sealed: str) -> list[Probe]:
     def front(why: str, base: str, path: str, method: str, expect: int, name: str, **kwargs) -> Probe:
         return Probe(why, base, path, method, expect, path_parameters={"client": name}, **kwargs)
 
-    token_path, userinfo, discovery = (
+    token_path, userinfo, discovery, backchannel = (
         "/front/{client}/token",
         "/front/{client}/userinfo",
         "/front/{client}/.well-known/openid-configuration",
+        "/front/{client}/backchannel-logout",
     )
+    logout, logout_callback = "/front/{client}/logout", "/front/{client}/logout/callback"
+    way_back = {"client_id": "app", "post_logout_redirect_uri": LOGGED_OUT, "state": "rp-state"}
+    sealed_state = logout_state(healthy, fronts["ok"], way_back)
     return [
         # /exchange
         exchange("a multi-audience ID token, form and Basic", 200, exchange_form(tokens["valid"])),
@@ -429,21 +433,65 @@ def probes(data: dict, sealed: str) -> list[Probe]:
         front("the IdP refuses the bearer token", degraded, userinfo, "POST", 401, fronts["idp_refuses"],
               headers=bearer),
         front("the IdP is down", degraded, userinfo, "POST", 503, fronts["idp_down"], headers=bearer),
+        front("a logout by client_id", healthy, logout, "GET", 303, fronts["ok"], query={"client_id": "app"}),
+        front("a logout coming back", healthy, logout, "GET", 303, fronts["ok"], query=way_back),
+        front("a logout for another client", healthy, logout, "GET", 400, fronts["ok"],
+              query={"client_id": "elsewhere"}),
+        front("no such front", healthy, logout, "GET", 404, "nobody"),
+        front("the IdP is down", degraded, logout, "GET", 503, fronts["idp_down"], query={"client_id": "app"}),
+        front("a logout by POST", healthy, logout, "POST", 303, fronts["ok"], body=way_back, media_type=FORM),
+        front("an unlisted post_logout_redirect_uri", healthy, logout, "POST", 400, fronts["ok"],
+              body={**way_back, "post_logout_redirect_uri": "https://evil.example/"}, media_type=FORM),
+        front("no such front", healthy, logout, "POST", 404, "nobody", body=way_back, media_type=FORM),
+        front("a body over max_body_bytes", healthy, logout, "POST", 413, fronts["ok"],
+              body={"state": too_large}, media_type=FORM),
+        front("the IdP is down", degraded, logout, "POST", 503, fronts["idp_down"], body={"client_id": "app"},
+              media_type=FORM),
+        front("back from the IdP", healthy, logout_callback, "GET", 303, fronts["ok"],
+              query={"state": sealed_state}),
+        front("a state the front did not seal", healthy, logout_callback, "GET", 400, fronts["ok"],
+              query={"state": "not-sealed"}),
+        front("no such front", healthy, logout_callback, "GET", 404, "nobody", query={"state": sealed_state}),
+        front("the IdP's logout token, relayed to the RP", healthy, backchannel, "POST", 200, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("the same logout token again", healthy, backchannel, "POST", 400, fronts["ok"],
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a front without backchannel_logout_uri", healthy, backchannel, "POST", 404,
+              fronts["no_backchannel_logout"], body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("no such front", healthy, backchannel, "POST", 404, "nobody",
+              body={"logout_token": tokens["logout"]}, media_type=FORM),
+        front("a body over max_body_bytes", healthy, backchannel, "POST", 413, fronts["ok"],
+              body={"logout_token": too_large}, media_type=FORM),
     ]
+
+
+# The front "app"'s one post_logout_redirect_uri (tests/contract.rs).
+LOGGED_OUT = "https://rp.example.com/logged-out"
+
+
+def logout_state(base: str, front: str, parameters: dict) -> str:
+    """The sealed state a logout gives the IdP, for the callback's probe."""
+    session = requests.Session()
+    session.trust_env = False  # loopback only: no proxy from the environment
+    response = session.get(f"{base}/front/{front}/logout", params=parameters, allow_redirects=False,
+                           timeout=REQUEST_TIMEOUT)
+    location = response.headers.get("location", "")
+    state = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query).get("state", [""])
+    return state[0]
 
 
 def run_probes(contract: Contract, data: dict) -> None:
     session = requests.Session()
     session.trust_env = False  # loopback only: no proxy from the environment
-    for probe in probes(data, sealed_state(data, session)):
+    for probe in probes(data, relay_state(data, session)):
         operation = f"{probe.method} {probe.path}"
         api_operation = contract.schema[probe.path][probe.method]
         kwargs = {"path_parameters": probe.path_parameters, "headers": probe.headers}
+        if probe.query:
+            kwargs["query"] = probe.query
         if probe.body is not None:
             kwargs["body"] = probe.body
             kwargs["media_type"] = probe.media_type
-        if probe.query is not None:
-            kwargs["query"] = probe.query
         case = api_operation.Case(**kwargs)
         # A redirect is the answer under test, never followed (it may point off loopback).
         response = case.call(base_url=probe.base, session=session, timeout=REQUEST_TIMEOUT,
@@ -513,6 +561,8 @@ BODY_READERS = [
     ("POST", "/front/{client}/token"),
     ("POST", "/front/{client}/userinfo"),
     ("GET", "/front/{client}/userinfo"),
+    ("POST", "/front/{client}/logout"),
+    ("POST", "/front/{client}/backchannel-logout"),
 ]
 
 

@@ -340,12 +340,22 @@ fn the_keycloak_preset_takes_the_realm_roles() {
         "resource_access",
         "allowed-origins",
         "session_state",
-        "sid",
         "typ",
     ] {
         assert!(!claims.contains_key(gone), "{gone}");
     }
     assert_eq!(claims["email"], "ada@example.com");
+}
+
+#[test]
+fn every_preset_keeps_sid_for_back_channel_logout() {
+    for preset in crate::policy::presets::names() {
+        let rules = rules_with_preset(Some(preset), "").unwrap();
+        let mut claims = fixture(preset);
+        claims.insert("sid".into(), json!("session-42"));
+        apply_rules(&rules, &mut claims).unwrap();
+        assert_eq!(claims.get("sid"), Some(&json!("session-42")), "{preset}");
+    }
 }
 
 #[test]

@@ -63,10 +63,21 @@ pub(crate) fn attacker_key_with_kid(kid: &str) -> IdpKey {
     load_idp_key(JwsAlg::RS256, "attacker", kid)
 }
 
+/// tokenbridge's own fixture signing key for `alg` (tests/fixtures/keys), named `kid`: for
+/// tokens tokenbridge could have signed but didn't (another `iss`, `aud` or `typ`).
+pub(crate) fn tokenbridge_key(alg: JwsAlg, kid: &str) -> IdpKey {
+    let path = fixture_keys().join(format!("signing-{}.pem", alg.name()));
+    load_key_at(alg, &path, kid)
+}
+
 /// tests/fixtures/idp-keys/{file}.pem as a signing key for `alg` named `kid`.
 fn load_idp_key(alg: JwsAlg, file: &str, kid: &str) -> IdpKey {
     let path = fixtures_dir().join("idp-keys").join(format!("{file}.pem"));
-    let pem = std::fs::read(&path).unwrap_or_else(|err| {
+    load_key_at(alg, &path, kid)
+}
+
+fn load_key_at(alg: JwsAlg, path: &Path, kid: &str) -> IdpKey {
+    let pem = std::fs::read(path).unwrap_or_else(|err| {
         panic!(
             "{}: {err} (tests/fixtures/make-keys.sh makes it)",
             path.display()

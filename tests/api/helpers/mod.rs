@@ -3,6 +3,7 @@
 mod config;
 mod keys;
 mod logs;
+mod receiver;
 mod service;
 mod tokens;
 mod tools;
@@ -10,6 +11,7 @@ mod tools;
 pub(crate) use config::*;
 pub(crate) use keys::*;
 pub(crate) use logs::*;
+pub(crate) use receiver::*;
 pub(crate) use service::*;
 pub(crate) use tokens::*;
 pub(crate) use tools::*;
