@@ -258,16 +258,12 @@ async fn logs_out_through_the_front_and_the_idp(major: u8) {
     assert_eq!(steps[5]["status"], 200, "{:#}", steps[5]);
 }
 
-// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the relay/logout from issue 13"]
 async fn express_openid_connect_2_20_logs_out_through_the_front_and_the_idp_session_ends() {
     within_a_minute(logs_out_through_the_front_and_the_idp(2)).await;
 }
 
-// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the relay/logout from issue 13"]
 async fn express_openid_connect_3_logs_out_through_the_front_and_the_idp_session_ends() {
     within_a_minute(logs_out_through_the_front_and_the_idp(3)).await;
 }
@@ -275,10 +271,8 @@ async fn express_openid_connect_3_logs_out_through_the_front_and_the_idp_session
 /// The person signs out at the IdP itself (its end-session page, "Yes, sign me out"): the IdP's
 /// logout token reaches the RP only through `{front}/backchannel-logout` (the only back-channel
 /// URI the IdP knows), and express-openid-connect 3 verifies the relayed one against its issuer,
-/// the front, then drops the session. Ignored until `{front}/backchannel-logout` (branch
-/// issue13-k) is merged; passes on main + issue13-l + issue13-k.
+/// the front, then drops the session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the relay/logout from issue 13"]
 async fn ending_the_session_at_the_idp_ends_express_openid_connect_3_s_through_the_back_channel_relay()
  {
     within_a_minute(async {
@@ -308,9 +302,7 @@ async fn ending_the_session_at_the_idp_ends_express_openid_connect_3_s_through_t
 /// (the front's ID token it holds) and `post_logout_redirect_uri`, no `state`, no `client_id`.
 /// In the browser it ends the IdP session and comes back; straight over HTTP the front sends it
 /// on to the IdP, and refuses a hint it didn't issue or a post-logout URI not in its list.
-/// Ignored until `{front}/logout` (branch issue13-l) is merged; passes on main + issue13-l.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the relay/logout from issue 13"]
 async fn bookstack_s_logout_request_ends_the_idp_session_through_the_front() {
     within_a_minute(async {
         let session = Session::start(2).await;
