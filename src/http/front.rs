@@ -227,11 +227,7 @@ async fn logout_outcome(
 ) -> Result<FrontOutcome, EdgeError> {
     let front = find(state, client)?;
     let parameters = if request.method() == Method::POST {
-        let content_type = header(request, CONTENT_TYPE).unwrap_or("");
-        let media_type = content_type.split(';').next().unwrap_or("").trim();
-        if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(EdgeError::UnsupportedMediaType);
-        }
+        require_form(request)?;
         read_body(request, payload, &state.pipeline.limits).await?
     } else {
         request.query_string().as_bytes().to_vec()
@@ -276,16 +272,20 @@ async fn backchannel_logout_outcome(
     payload: web::Payload,
 ) -> Result<FrontOutcome, EdgeError> {
     let front = find(state, client)?;
-    let is_form = header(request, CONTENT_TYPE).is_some_and(|content_type| {
-        content_type.split(';').next().is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-    });
-    if !is_form {
-        return Err(EdgeError::UnsupportedMediaType);
-    }
+    require_form(request)?;
     let body = read_body(request, payload, &state.pipeline.limits).await?;
     Ok(front::backchannel_logout(&state.pipeline, &state.forwarder, &front, &body).await)
+}
+
+/// A body the front reads as a form must say so (`application/x-www-form-urlencoded`).
+fn require_form(request: &HttpRequest) -> Result<(), EdgeError> {
+    let media_type = header(request, CONTENT_TYPE)
+        .and_then(|content_type| content_type.split(';').next())
+        .unwrap_or("")
+        .trim();
+    if media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Ok(())
+    } else {
+        Err(EdgeError::UnsupportedMediaType)
+    }
 }
