@@ -180,17 +180,10 @@ fn seal_way_back(
     state: Option<String>,
 ) -> Result<String, FrontRefusal> {
     let name = &front.config.client;
-    let seal = front.state_seal.as_ref().ok_or_else(|| {
-        tracing::error!(front = %name, "no state key: the logout state can't be sealed");
-        FrontRefusal::StateNotSealed
-    })?;
     let expires_at = pipeline.clock.now().saturating_add(STATE_LIFETIME_SECS);
-    let sealed = seal
-        .seal(name, PURPOSE, json!({ "u": uri, "s": state }), expires_at)
-        .map_err(|err| {
-            tracing::error!(front = %name, error = %err, "the logout state can't be sealed");
-            FrontRefusal::StateNotSealed
-        })?;
+    let sealed = front
+        .seal_state(PURPOSE, json!({ "u": uri, "s": state }), expires_at)
+        .ok_or(FrontRefusal::StateNotSealed)?;
     if sealed.len() > super::seal::MAX_SEALED_CHARS {
         tracing::info!(front = %name, "logout refused: the sealed state would be too long");
         return Err(FrontRefusal::LogoutRequestInvalid);

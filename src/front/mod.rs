@@ -150,6 +150,25 @@ impl Front {
         Ok(forwarded)
     }
 
+    /// `payload` sealed for this front and `purpose` until `expires_at`, to travel through the
+    /// browser. `None`, logged, when there is no state key (offline) or no randomness.
+    pub(crate) fn seal_state(
+        &self,
+        purpose: &str,
+        payload: serde_json::Value,
+        expires_at: crate::clock::UnixTime,
+    ) -> Option<String> {
+        let Some(seal) = &self.state_seal else {
+            tracing::error!(front = %self.config.client, purpose, "no state key: the state can't be sealed");
+            return None;
+        };
+        seal.seal(&self.config.client, purpose, payload, expires_at)
+            .map_err(|err| {
+                tracing::error!(front = %self.config.client, purpose, error = %err, "sealing the state failed");
+            })
+            .ok()
+    }
+
     /// Logs why the IdP couldn't serve this front; the relying party learns only that.
     pub(crate) fn unavailable(&self, err: &FrontError) -> FrontRefusal {
         tracing::warn!(front = %self.config.client, error = %err, "the IdP could not serve the front");

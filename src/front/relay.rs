@@ -93,20 +93,12 @@ pub(crate) async fn authorize(front: &Front, query: &str, now: UnixTime) -> Fron
     if params.contains_key("request_uri") {
         return error("request_uri_not_supported");
     }
-    let Some(seal) = &front.state_seal else {
-        return error("server_error");
-    };
-    let sealed = match seal.seal(
-        &front.config.client,
+    let Some(sealed) = front.seal_state(
         AUTHORIZE_PURPOSE,
         json!({ "r": rp_redirect, "s": rp_state }),
         now.saturating_add(AUTHORIZE_STATE_TTL_SECS),
-    ) {
-        Ok(sealed) => sealed,
-        Err(err) => {
-            tracing::error!(front = %front.config.client, error = %err, "authorize: sealing the state failed");
-            return error("server_error");
-        }
+    ) else {
+        return error("server_error");
     };
     let mut idp = match front.idp_endpoint("authorization_endpoint").await {
         Ok(url) => url,

@@ -69,6 +69,14 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
     }
 }
 
+/// A handler's answer: its outcome rendered, or its refusal through the one error renderer.
+fn respond(outcome: Result<FrontOutcome, EdgeError>) -> HttpResponse {
+    match outcome {
+        Ok(outcome) => render(outcome),
+        Err(err) => render_error(&err),
+    }
+}
+
 /// The relay's endpoints exist only on a front in `mode = "relay"`.
 fn find_relaying(state: &AppState, client: &str) -> Result<Arc<Front>, EdgeError> {
     let front = find(state, client)?;
@@ -135,10 +143,7 @@ pub(super) async fn token(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match token_outcome(&state, &client, &request, payload).await {
-        Ok(outcome) => render(outcome),
-        Err(err) => render_error(&err),
-    }
+    respond(token_outcome(&state, &client, &request, payload).await)
 }
 
 /// What both front endpoints read before anything is forwarded: the front, the relying
@@ -178,10 +183,7 @@ pub(super) async fn userinfo(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match userinfo_outcome(&state, &client, &request, payload).await {
-        Ok(outcome) => render(outcome),
-        Err(err) => render_error(&err),
-    }
+    respond(userinfo_outcome(&state, &client, &request, payload).await)
 }
 
 async fn userinfo_outcome(
@@ -213,10 +215,7 @@ pub(super) async fn logout(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match logout_outcome(&state, &client, &request, payload).await {
-        Ok(outcome) => render(outcome),
-        Err(err) => render_error(&err),
-    }
+    respond(logout_outcome(&state, &client, &request, payload).await)
 }
 
 async fn logout_outcome(
@@ -259,10 +258,7 @@ pub(super) async fn backchannel_logout(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match backchannel_logout_outcome(&state, &client, &request, payload).await {
-        Ok(outcome) => render(outcome),
-        Err(err) => render_error(&err),
-    }
+    respond(backchannel_logout_outcome(&state, &client, &request, payload).await)
 }
 
 async fn backchannel_logout_outcome(
