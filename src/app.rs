@@ -1,6 +1,8 @@
-//! Building the application from a `Config`: keys loaded, upstream keys fetched, listener bound.
+//! Building the application from a `Config`: keys loaded, upstream keys fetched, listener bound;
+//! and building each later state a reload swaps in, carrying over what the config left alone.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -14,7 +16,8 @@ use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::http;
 use crate::keyring::{KeyRing, load_or_generate_state_key};
-use crate::state::AppState;
+use crate::reload::{Refreshers, ReloadStatus, Reloader};
+use crate::state::{AppState, LiveState};
 use crate::upstream::{Fetcher, Upstreams};
 
 /// Why tokenbridge could not start; `serve` prints it and exits 1.
@@ -34,100 +37,114 @@ pub enum StartError {
     /// The outbound HTTP client could not be built.
     #[error("{0}")]
     Fetcher(#[from] crate::upstream::FetchError),
+    /// SIGHUP could not be taken over, so a reload signal would kill the process.
+    #[error("cannot handle SIGHUP: {0}")]
+    Signal(std::io::Error),
 }
 
-/// A bound, running tokenbridge and its background key refreshers.
+/// A bound, running tokenbridge, its background key refreshers and, when it was built from a
+/// file, what reloads it.
 pub struct App {
     server: Server,
-    refreshers: Vec<JoinHandle<()>>,
+    live: Arc<LiveState>,
+    /// Owns the upstream key refreshers, and swaps in a new state on each good reload.
+    reloader: Arc<Reloader>,
+    /// The reload triggers (SIGHUP, the file watch); none without a file.
+    triggers: Vec<JoinHandle<()>>,
 }
 
 impl App {
-    /// Builds on `config.listen` with the system clock: what `serve` runs.
-    pub async fn build(config: Config) -> Result<App, StartError> {
+    /// What `serve` runs: the config file at `path`, on its `listen` address, with the system
+    /// clock, reloaded on SIGHUP and when a file it names changes.
+    pub async fn build(path: &Path) -> Result<App, StartError> {
+        let config = Config::load(path)?;
         let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
             addr: config.listen.to_string(),
             source,
         })?;
-        App::build_on(config, SystemClock::shared(), listener).await
+        App::start(
+            config,
+            SystemClock::shared(),
+            listener,
+            Some(path.to_owned()),
+        )
+        .await
+    }
+
+    /// `build` on a listener bound by the caller (tests, which need the port in the file before
+    /// it exists): reloadable, `listen` in the file not used.
+    pub async fn build_from_file_on(
+        path: &Path,
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> Result<App, StartError> {
+        let config = Config::load(path)?;
+        App::start(config, clock, listener, Some(path.to_owned())).await
     }
 
     /// Builds on a listener bound by the caller, who may need its port before the config exists
-    /// (the demo and tests put the port into `issuer`). `config.listen` is not used.
+    /// (the demo and tests put the port into `issuer`). `config.listen` is not used, and with no
+    /// file behind the config there is nothing to reload.
     pub async fn build_on(
         config: Config,
         clock: SharedClock,
         listener: TcpListener,
     ) -> Result<App, StartError> {
+        App::start(config, clock, listener, None).await
+    }
+
+    async fn start(
+        config: Config,
+        clock: SharedClock,
+        listener: TcpListener,
+        source: Option<PathBuf>,
+    ) -> Result<App, StartError> {
         let addr = listener
             .local_addr()
             .map(|addr| addr.to_string())
             .unwrap_or_default();
-        let state = Arc::new(build_state(&config, clock)?);
+        let state = Arc::new(build_state(&config, clock.clone())?);
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
-        if config.limits.is_zip_allowed {
-            tracing::warn!(
-                "danger_allow_zip is set: compressed JWEs are inflated (up to limits.max_inflated_bytes)"
-            );
-        }
-        for upstream in state.pipeline.upstreams.all() {
-            if upstream.config.is_http_allowed {
-                tracing::warn!(upstream = %upstream.config.name, "danger_allow_http is set: this upstream's keys are fetched over plain HTTP");
-            }
-            if upstream.config.is_jwks_on_other_host_allowed {
-                tracing::warn!(upstream = %upstream.config.name, "danger_allow_jwks_on_other_host is set: a discovered jwks_uri may be on any host");
-            }
-        }
-        let refreshes = state
-            .pipeline
-            .upstreams
-            .all()
-            .iter()
-            .map(|upstream| upstream.jwks.refresh());
-        let initial: Vec<bool> = futures_util::future::join_all(refreshes)
-            .await
-            .into_iter()
-            .zip(state.pipeline.upstreams.all())
-            .map(|(result, upstream)| match result {
-                Ok(_) => true,
-                Err(err) => {
-                    tracing::warn!(upstream = %upstream.config.name, error = %err, "the upstream's keys could not be fetched at start; retrying in the background");
-                    false
-                }
-            })
-            .collect();
-        let refreshers = state
-            .pipeline
-            .upstreams
-            .all()
-            .iter()
-            .zip(initial)
-            .map(|(upstream, is_fresh)| {
-                let upstream = upstream.clone();
-                tokio::spawn(async move { upstream.jwks.refresh_forever(is_fresh).await })
-            })
-            .collect();
+        warn_about_dangers(&config);
+        let mut refreshers = Refreshers::default();
+        let fetched = refreshers.fetch_new(&state.pipeline.upstreams).await;
+        refreshers.replace(&state.pipeline.upstreams, fetched);
 
         let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
         let issuer = state.pipeline.issuer.clone();
-        let data = web::Data::from(state);
+        let workers = config.workers;
+        let live = Arc::new(LiveState::new(state, ReloadStatus::default()));
+        let data = web::Data::from(live.clone());
         let mut server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
                 .configure(http::routes)
         })
         .shutdown_timeout(10);
-        if let Some(workers) = config.workers {
+        if let Some(workers) = workers {
             server = server.workers(workers);
         }
         let server = server
             .listen(listener)
             .map_err(|source| StartError::Listen { addr, source })?
             .run();
+        let reloader = Arc::new(Reloader::new(
+            source,
+            clock,
+            live.clone(),
+            config,
+            refreshers,
+        ));
+        let triggers = reloader.start_triggers()?;
         tracing::info!(issuer = %issuer, port, "tokenbridge is listening");
-        Ok(App { server, refreshers })
+        Ok(App {
+            server,
+            live,
+            reloader,
+            triggers,
+        })
     }
 
     /// Stops the server: new connections refused, in-flight requests finish within the deadline.
@@ -135,26 +152,67 @@ impl App {
         self.server.handle()
     }
 
+    /// What reloads this app (its `reload` refuses when the app was built from a `Config`
+    /// rather than a file).
+    pub fn reloader(&self) -> Arc<Reloader> {
+        self.reloader.clone()
+    }
+
+    /// The state being served, and how reloads went.
+    pub fn live_state(&self) -> Arc<LiveState> {
+        self.live.clone()
+    }
+
     /// Serves until stopped by a signal (SIGINT/SIGTERM: graceful) or through `handle()`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        for refresher in self.refreshers {
-            refresher.abort();
+        for trigger in self.triggers {
+            trigger.abort();
         }
+        self.reloader.stop().await;
         result
+    }
+}
+
+/// Logs, at start and after each reload, every setting that weakens a check.
+pub(crate) fn warn_about_dangers(config: &Config) {
+    if config.limits.is_zip_allowed {
+        tracing::warn!(
+            "danger_allow_zip is set: compressed JWEs are inflated (up to limits.max_inflated_bytes)"
+        );
+    }
+    for upstream in &config.upstreams {
+        if upstream.is_http_allowed {
+            tracing::warn!(upstream = %upstream.name, "danger_allow_http is set: this upstream's keys are fetched over plain HTTP");
+        }
+        if upstream.is_jwks_on_other_host_allowed {
+            tracing::warn!(upstream = %upstream.name, "danger_allow_jwks_on_other_host is set: a discovered jwks_uri may be on any host");
+        }
     }
 }
 
 /// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
 pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
     let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
-    state_with_keys(config, clock, keys, true)
+    state_with_keys(config, clock, keys, true, None)
+}
+
+/// The state a reload swaps in: built like the first, but sharing with `previous` whatever the
+/// new config left as it was (upstream keys, rate-limit buckets, failed-auth counts, the logout
+/// tokens already taken, the connection pools).
+pub(crate) fn build_next_state(
+    config: &Config,
+    clock: SharedClock,
+    previous: &AppState,
+) -> Result<AppState, StartError> {
+    let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    state_with_keys(config, clock, keys, true, Some(previous))
 }
 
 /// The state for operator tools (`explain`): the keys that exist, none generated or written.
 pub fn build_offline_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
     let keys = KeyRing::load_existing(&config.keys, &config.signing_algs_in_use())?;
-    state_with_keys(config, clock, keys, false)
+    state_with_keys(config, clock, keys, false, None)
 }
 
 fn state_with_keys(
@@ -162,9 +220,23 @@ fn state_with_keys(
     clock: SharedClock,
     keys: KeyRing,
     may_generate: bool,
+    previous: Option<&AppState>,
 ) -> Result<AppState, StartError> {
-    let upstreams = Upstreams::new(config.upstreams.clone(), Fetcher::new()?, clock.clone());
-    let clients = ClientRegistry::new(config.clients.clone(), clock.as_ref());
+    let fetcher = match previous {
+        Some(previous) => previous.pipeline.upstreams.fetcher().clone(),
+        None => Fetcher::new()?,
+    };
+    let upstreams = Upstreams::carrying(
+        config.upstreams.clone(),
+        fetcher,
+        clock.clone(),
+        previous.map(|previous| &previous.pipeline.upstreams),
+    );
+    let clients = ClientRegistry::new(
+        config.clients.clone(),
+        clock.as_ref(),
+        previous.map(|previous| &previous.clients),
+    );
     // Only fronts send state through the browser; without one no key file is made.
     let state_key = if config.fronts.is_empty() {
         None
@@ -182,7 +254,18 @@ fn state_with_keys(
         &clients,
         &upstreams,
         state_key.as_deref(),
+        previous.map(|previous| &previous.fronts),
     );
+    let failed_auth = match previous {
+        Some(previous) if previous.failed_auth.limit() == config.limits.failed_auth => {
+            previous.failed_auth.clone()
+        }
+        _ => Arc::new(FailedAuthLimiter::new(config.limits.failed_auth)),
+    };
+    let forwarder = match previous {
+        Some(previous) => previous.forwarder.clone(),
+        None => Forwarder::new()?,
+    };
     let pipeline = Pipeline::new(
         config.issuer.clone(),
         keys,
@@ -198,8 +281,8 @@ fn state_with_keys(
             &config.signing_algs_in_use(),
         ),
         clients,
-        failed_auth: FailedAuthLimiter::new(config.limits.failed_auth),
+        failed_auth,
         fronts,
-        forwarder: Forwarder::new()?,
+        forwarder,
     })
 }

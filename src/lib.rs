@@ -35,6 +35,7 @@ pub mod keyring;
 pub mod oauth;
 pub mod outbound;
 pub mod policy;
+pub mod reload;
 pub mod state;
 pub mod telemetry;
 mod upstream;

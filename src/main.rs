@@ -167,9 +167,11 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config_path: PathBuf) -> Result<(), String> {
-    let config = Config::load(&config_path).map_err(|err| err.to_string())?;
-    let app = App::build(config).await.map_err(|err| err.to_string())?;
+    let app = App::build(&config_path)
+        .await
+        .map_err(|err| err.to_string())?;
     // actix-web handles SIGINT and SIGTERM: it stops accepting and drains in-flight requests.
+    // SIGHUP reloads (the app's reloader took it over).
     app.run_until_stopped()
         .await
         .map_err(|err| format!("the server stopped with an error: {err}"))?;

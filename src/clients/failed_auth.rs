@@ -31,6 +31,11 @@ impl FailedAuthLimiter {
         }
     }
 
+    /// The limit it applies: a reload keeps this limiter (and what it counted) while it stays.
+    pub(crate) fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
     /// Refuses an address that has used up its failures.
     pub fn check(&self, address: IpAddr, now: Duration) -> Result<(), RateLimited> {
         match self.buckets.get(&address) {

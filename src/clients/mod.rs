@@ -17,7 +17,9 @@ use crate::oauth::{ClientSecret, SecretDigest};
 /// A configured client with its live rate-limit state.
 pub struct Client {
     pub(crate) config: ClientConfig,
-    pub(crate) bucket: TokenBucket,
+    /// Its rate limit; kept by a reload that leaves the limit unchanged, so reloading never
+    /// refills a bucket.
+    pub(crate) bucket: Arc<TokenBucket>,
 }
 
 /// Credentials as the request presented them (RFC 6749 §2.3.1).
@@ -56,11 +58,21 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    pub(crate) fn new(configs: Vec<ClientConfig>, clock: &dyn Clock) -> ClientRegistry {
+    pub(crate) fn new(
+        configs: Vec<ClientConfig>,
+        clock: &dyn Clock,
+        previous: Option<&ClientRegistry>,
+    ) -> ClientRegistry {
         let by_id = configs
             .into_iter()
             .map(|config| {
-                let bucket = TokenBucket::new(config.rate_limit, clock.monotonic());
+                let kept = previous
+                    .and_then(|previous| previous.by_id.get(&config.id))
+                    .filter(|old| old.config.rate_limit == config.rate_limit)
+                    .map(|old| old.bucket.clone());
+                let bucket = kept.unwrap_or_else(|| {
+                    Arc::new(TokenBucket::new(config.rate_limit, clock.monotonic()))
+                });
                 (config.id.clone(), Arc::new(Client { config, bucket }))
             })
             .collect();

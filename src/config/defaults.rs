@@ -51,6 +51,14 @@ const FAILED_AUTH: RateLimit = RateLimit {
     burst: 10,
 };
 
+// [reload]
+
+/// `reload.watch`: a changed config, key or secret file is picked up without a signal.
+pub(super) const RELOAD_WATCH: bool = true;
+/// `reload.poll_interval`: how often the watched files are read and compared. Short enough that
+/// a Kubernetes Secret update reaches every replica within seconds of the kubelet writing it.
+pub(super) const RELOAD_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
 // [[upstream]]
 
 /// `upstream.algorithms`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
-    "issuer", "listen", "workers", "keys", "limits", "upstream", "client", "front",
+    "issuer", "listen", "workers", "keys", "limits", "reload", "upstream", "client", "front",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +59,13 @@ pub(super) struct LimitsFile {
     pub max_aud_values: Option<usize>,
     pub max_issued_claims: Option<usize>,
     pub max_issued_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReloadFile {
+    pub watch: Option<bool>,
+    pub poll_interval: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

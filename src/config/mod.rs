@@ -30,6 +30,8 @@ pub struct Config {
     /// `[keys]`: our signing and decryption keys, and the algorithms allowed with them.
     pub keys: KeysConfig,
     pub(crate) limits: Limits,
+    /// `[reload]`: whether and how often the files are watched for a live reload.
+    pub(crate) reload: ReloadConfig,
     /// The trusted IdPs, from `[[upstream]]`.
     pub upstreams: Vec<UpstreamConfig>,
     /// The clients that may exchange, from `[[client]]`.
@@ -139,6 +141,15 @@ impl Default for Limits {
     }
 }
 
+/// The `[reload]` section. SIGHUP reloads whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ReloadConfig {
+    /// `reload.watch`: reload when a watched file's content changes.
+    pub(crate) is_watched: bool,
+    /// `reload.poll_interval`: how often the watched files are read.
+    pub(crate) poll_interval: Duration,
+}
+
 /// One `[[upstream]]`: an IdP trusted by its exact issuer.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
@@ -163,6 +174,41 @@ pub struct UpstreamConfig {
 }
 
 impl UpstreamConfig {
+    /// Whether `other` finds, fetches and trusts keys exactly as this one does, so a reload may
+    /// keep the keys this one fetched. Only the leeway and the claim rules may differ: they
+    /// apply to tokens after their keys are found. Destructured whole so that a new field must
+    /// be placed on one side or the other.
+    pub(crate) fn fetches_like(&self, other: &UpstreamConfig) -> bool {
+        let UpstreamConfig {
+            name,
+            issuer,
+            jwks_uri,
+            algorithms,
+            leeway: _,
+            is_http_allowed,
+            is_jwks_on_other_host_allowed,
+            refresh_interval,
+            max_key_age,
+            refetch_cooldown,
+            fetch_timeout,
+            max_jwks_bytes,
+            max_jwks_keys,
+            rules: _,
+        } = self;
+        *name == other.name
+            && *issuer == other.issuer
+            && *jwks_uri == other.jwks_uri
+            && *algorithms == other.algorithms
+            && *is_http_allowed == other.is_http_allowed
+            && *is_jwks_on_other_host_allowed == other.is_jwks_on_other_host_allowed
+            && *refresh_interval == other.refresh_interval
+            && *max_key_age == other.max_key_age
+            && *refetch_cooldown == other.refetch_cooldown
+            && *fetch_timeout == other.fetch_timeout
+            && *max_jwks_bytes == other.max_jwks_bytes
+            && *max_jwks_keys == other.max_jwks_keys
+    }
+
     pub(crate) fn discovery_url(&self) -> String {
         format!(
             "{}/.well-known/openid-configuration",
@@ -199,6 +245,8 @@ pub struct ClientConfig {
     /// The `id` a caller authenticates as (its `client_id`); unique.
     pub id: String,
     pub(crate) secret: SecretDigest,
+    /// Where the secret was read from when given as `{ file = "…" }`: watched for a reload.
+    pub(crate) secret_file: Option<PathBuf>,
     pub(crate) upstreams: Vec<String>,
     pub(crate) audience: AudienceRules,
     pub(crate) max_ttl: Duration,

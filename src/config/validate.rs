@@ -6,6 +6,7 @@ mod deprecated;
 mod fronts;
 mod keys;
 mod limits;
+mod reload;
 mod secret;
 mod tables;
 mod top_level;
@@ -17,8 +18,10 @@ use std::path::Path;
 use toml::Table;
 
 use super::error::{ConfigErrors, Problems};
-use super::file::{ClientFile, FrontFile, KeysFile, LimitsFile, TOP_LEVEL_KEYS, UpstreamFile};
-use super::{Config, KeysConfig, Limits, defaults};
+use super::file::{
+    ClientFile, FrontFile, KeysFile, LimitsFile, ReloadFile, TOP_LEVEL_KEYS, UpstreamFile,
+};
+use super::{Config, KeysConfig, Limits, ReloadConfig, defaults};
 use tables::{entries, section};
 
 /// Parses config text; relative paths are taken from `base` (the config file's folder) and
@@ -56,6 +59,8 @@ pub fn parse_with_env(
     let keys_file: KeysFile = section(&table, "keys", text, &mut problems).unwrap_or_default();
     let limits_file: LimitsFile =
         section(&table, "limits", text, &mut problems).unwrap_or_default();
+    let reload_file: ReloadFile =
+        section(&table, "reload", text, &mut problems).unwrap_or_default();
     let upstream_files: Vec<(String, UpstreamFile)> =
         entries(&table, "upstream", text, &mut problems);
     let client_files: Vec<(String, ClientFile)> = entries(&table, "client", text, &mut problems);
@@ -64,6 +69,7 @@ pub fn parse_with_env(
     let warnings = deprecated::deprecated_names(&limits_file, &upstream_files, &mut problems);
     let keys = keys::validate_keys(keys_file, base, &mut problems);
     let limits = limits::validate_limits(limits_file, &mut problems);
+    let reload = reload::validate_reload(reload_file, &mut problems);
     let upstreams = upstreams::validate_upstreams(upstream_files, &mut problems);
     let clients =
         clients::validate_clients(client_files, &upstreams, &keys, base, env, &mut problems);
@@ -77,6 +83,7 @@ pub fn parse_with_env(
         workers,
         keys,
         limits,
+        reload,
         upstreams,
         clients,
         fronts,
@@ -101,6 +108,10 @@ impl Config {
                 front_state_key: defaults::FRONT_STATE_KEY_FILE.into(),
             },
             limits: Limits::default(),
+            reload: ReloadConfig {
+                is_watched: defaults::RELOAD_WATCH,
+                poll_interval: defaults::RELOAD_POLL_INTERVAL,
+            },
             upstreams: Vec::new(),
             warnings: Vec::new(),
             clients: Vec::new(),

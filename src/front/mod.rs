@@ -68,6 +68,7 @@ impl Fronts {
         clients: &ClientRegistry,
         upstreams: &Upstreams,
         state_key: Option<&[u8; STATE_KEY_BYTES]>,
+        previous: Option<&Fronts>,
     ) -> Fronts {
         let state_seal = state_key.map(|key| Arc::new(StateSeal::new(key)));
         let by_client = configs
@@ -79,7 +80,10 @@ impl Fronts {
                     issuer: format!("{issuer}/front/{}", config.client),
                     endpoint_rules: EndpointRules::of(&upstream.config),
                     state_seal: state_seal.clone(),
-                    logout_jtis: SeenJtis::new(),
+                    // A reload must not forget which logout tokens were taken.
+                    logout_jtis: previous
+                        .and_then(|previous| previous.get(&config.client))
+                        .map_or_else(SeenJtis::new, |old| old.logout_jtis.clone()),
                     config: config.clone(),
                     client,
                     upstream,

@@ -14,7 +14,8 @@ use crate::clock::UnixTime;
 /// remembered, so reaching it takes that many logouts within a token's lifetime.
 const MAX_REMEMBERED: u64 = 100_000;
 
-/// `(upstream, jti)` → how long to remember it.
+/// `(upstream, jti)` → how long to remember it. A clone shares the same memory.
+#[derive(Clone)]
 pub(crate) struct SeenJtis {
     seen: Cache<(String, String), Duration>,
 }

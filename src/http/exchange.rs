@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::body::read_body;
 use super::credentials::client_credentials;
+use super::current::CurrentState;
 use super::error::{EdgeError, no_store, render_error};
 use crate::exchange::{
     self, AuditEvent, AuditedRefusal, ExchangeRequest, Issued, RequestParams, Trace, record_audit,
@@ -15,7 +16,7 @@ use crate::exchange::{
 use crate::state::AppState;
 
 pub(super) async fn exchange(
-    state: web::Data<AppState>,
+    state: CurrentState,
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {

@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::body::read_body;
 use super::credentials::single_authorization;
+use super::current::CurrentState;
 use super::error::{EdgeError, no_store, render_error};
 use crate::config::FrontMode;
 use crate::front::{self, Front, FrontOutcome, FrontRefusal, RelyingPartyRequest};
@@ -88,7 +89,7 @@ fn find_relaying(state: &AppState, client: &str) -> Result<Arc<Front>, EdgeError
 }
 
 pub(super) async fn authorize(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
@@ -101,7 +102,7 @@ pub(super) async fn authorize(
 }
 
 pub(super) async fn callback(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
@@ -115,10 +116,7 @@ pub(super) async fn callback(
     }
 }
 
-pub(super) async fn discovery(
-    state: web::Data<AppState>,
-    client: web::Path<String>,
-) -> HttpResponse {
+pub(super) async fn discovery(state: CurrentState, client: web::Path<String>) -> HttpResponse {
     let front = match find(&state, &client) {
         Ok(front) => front,
         Err(err) => return render_error(&err),
@@ -138,7 +136,7 @@ pub(super) async fn discovery(
 }
 
 pub(super) async fn token(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,
@@ -178,7 +176,7 @@ async fn token_outcome(
 }
 
 pub(super) async fn userinfo(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,
@@ -210,7 +208,7 @@ async fn userinfo_outcome(
 
 /// `GET|POST {front}/logout`: the parameters from the query string, or from a POST's form body.
 pub(super) async fn logout(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,
@@ -236,7 +234,7 @@ async fn logout_outcome(
 
 /// `GET {front}/logout/callback`: back from the IdP's logout.
 pub(super) async fn logout_callback(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
@@ -253,7 +251,7 @@ pub(super) async fn logout_callback(
 /// `POST {front}/backchannel-logout`: the IdP's form with one `logout_token` (Back-Channel
 /// Logout §2.5), bounded like every body.
 pub(super) async fn backchannel_logout(
-    state: web::Data<AppState>,
+    state: CurrentState,
     client: web::Path<String>,
     request: HttpRequest,
     payload: web::Payload,

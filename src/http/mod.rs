@@ -2,6 +2,7 @@
 
 mod body;
 mod credentials;
+mod current;
 mod error;
 mod exchange;
 mod front;

@@ -1,9 +1,10 @@
 //! Published documents: key sets, the encryption certificate, discovery. All rendered at start.
 
+use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use super::current::CurrentState;
 use super::error::{EdgeError, render_error};
 use crate::jose::alg::JwsAlg;
 use crate::oauth::GRANT_TYPE_TOKEN_EXCHANGE;
@@ -41,7 +42,7 @@ fn cacheable(state: &AppState, content_type: &'static str, body: String) -> Http
         .body(body)
 }
 
-pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn jwks(state: CurrentState) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
@@ -49,7 +50,7 @@ pub(crate) async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     )
 }
 
-pub(crate) async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn encryption_keys(state: CurrentState) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
@@ -57,13 +58,13 @@ pub(crate) async fn encryption_keys(state: web::Data<AppState>) -> HttpResponse 
     )
 }
 
-pub(crate) async fn encryption_certificate(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn encryption_certificate(state: CurrentState) -> HttpResponse {
     match &state.pipeline.key_ring.encryption_certificate {
         Some(pem) => cacheable(&state, "application/x-pem-file", pem.clone()),
         None => render_error(&EdgeError::NoEncryptionCertificate),
     }
 }
 
-pub(crate) async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn discovery(state: CurrentState) -> HttpResponse {
     cacheable(&state, "application/json", state.discovery.clone())
 }

@@ -20,14 +20,16 @@ pub struct Upstream {
     pub config: UpstreamConfig,
     /// Its discovery document, and which hosts the endpoints in it may be on.
     pub discovery: Arc<Discovery>,
-    /// Its verification keys.
-    pub jwks: JwksCache,
+    /// Its verification keys. Shared with the next state by a reload that leaves the upstream's
+    /// fetch settings as they were, so its keys are not fetched again.
+    pub jwks: Arc<JwksCache>,
 }
 
 /// Every configured upstream, by name and by exact issuer.
 pub struct Upstreams {
     by_issuer: HashMap<String, Arc<Upstream>>,
     all: Vec<Arc<Upstream>>,
+    fetcher: Fetcher,
 }
 
 /// One upstream's readiness, as `/readyz` reports it.
@@ -39,17 +41,40 @@ pub struct UpstreamStatus {
 
 impl Upstreams {
     pub fn new(configs: Vec<UpstreamConfig>, fetcher: Fetcher, clock: SharedClock) -> Upstreams {
+        Upstreams::carrying(configs, fetcher, clock, None)
+    }
+
+    /// The upstreams of a reloaded config: each one `previous` had under the same name and
+    /// fetches the same way keeps its discovery document and cached keys (and the connection
+    /// pool is kept), so a reload causes no refetch; the others start empty.
+    pub(crate) fn carrying(
+        configs: Vec<UpstreamConfig>,
+        fetcher: Fetcher,
+        clock: SharedClock,
+        previous: Option<&Upstreams>,
+    ) -> Upstreams {
+        let fetcher = previous.map_or(fetcher, |previous| previous.fetcher.clone());
         let all: Vec<Arc<Upstream>> = configs
             .into_iter()
             .map(|config| {
-                let discovery = Arc::new(Discovery::new(&config, fetcher.clone()));
+                let kept = previous
+                    .and_then(|previous| previous.by_name(&config.name))
+                    .filter(|old| old.config.fetches_like(&config));
+                let (discovery, jwks) = match kept {
+                    Some(old) => (old.discovery.clone(), old.jwks.clone()),
+                    None => {
+                        let discovery = Arc::new(Discovery::new(&config, fetcher.clone()));
+                        let jwks = Arc::new(JwksCache::new(
+                            &config,
+                            fetcher.clone(),
+                            clock.clone(),
+                            discovery.clone(),
+                        ));
+                        (discovery, jwks)
+                    }
+                };
                 Arc::new(Upstream {
-                    jwks: JwksCache::new(
-                        &config,
-                        fetcher.clone(),
-                        clock.clone(),
-                        discovery.clone(),
-                    ),
+                    jwks,
                     discovery,
                     config,
                 })
@@ -59,7 +84,11 @@ impl Upstreams {
             .iter()
             .map(|upstream| (upstream.config.issuer.clone(), upstream.clone()))
             .collect();
-        Upstreams { by_issuer, all }
+        Upstreams {
+            by_issuer,
+            all,
+            fetcher,
+        }
     }
 
     /// Exact string comparison (OIDC Core §3.1.3.7 step 2): no normalisation, no trailing-slash
@@ -72,6 +101,11 @@ impl Upstreams {
         self.all
             .iter()
             .find(|upstream| upstream.config.name == name)
+    }
+
+    /// The connection pool every upstream fetches through.
+    pub(crate) fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
     }
 
     pub fn all(&self) -> &[Arc<Upstream>] {

@@ -30,6 +30,7 @@ mod log_injection;
 mod logs;
 mod mutations;
 mod pipeline_properties;
+mod reload;
 mod token_types;
 mod upstream;
 mod well_known;

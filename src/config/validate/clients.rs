@@ -108,6 +108,7 @@ pub(super) fn validate_clients(
         clients.push(ClientConfig {
             id: file.id,
             secret,
+            secret_file: file.secret.file.as_ref().map(|path| base.join(path)),
             upstreams: file.upstreams,
             audience: AudienceRules {
                 mode,

@@ -3,6 +3,7 @@
 //! what `/exchange` answered (`Answer`).
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,6 +13,7 @@ use tokenbridge::clock::{ManualClock, SharedClock, SystemClock};
 use tokenbridge::demo::idp::DemoIdp;
 use tokenbridge::demo::mint::IdpKey;
 use tokenbridge::jose::alg::JwsAlg;
+use tokenbridge::reload::Reloader;
 
 use super::config::{default_policy, digest, fixture_keys_section, secret_of};
 use super::keys::idp_key;
@@ -27,8 +29,14 @@ pub(crate) const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 pub(crate) struct Service {
     pub base: String,
     pub http: reqwest::Client,
+    /// Reloads the service from `config_path`, as SIGHUP or a changed file would.
+    pub reloader: Arc<Reloader>,
+    /// The config file the service started from, in `dir`.
+    pub config_path: PathBuf,
+    /// `issuer`, `listen` and `workers`, which every config the test writes starts with.
+    header: String,
     handle: actix_web::dev::ServerHandle,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Service {
@@ -44,21 +52,48 @@ impl Service {
         let dir = TempDir::new().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let config = format!(
-            "issuer = \"{base}\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n{}",
-            sections.replace("{dir}", &dir.path().display().to_string())
-        );
-        let config =
-            tokenbridge::config::parse(&config, dir.path()).unwrap_or_else(|err| panic!("{err}"));
-        let app = App::build_on(config, clock, listener).await.unwrap();
+        let header = format!("issuer = \"{base}\"\nlisten = \"127.0.0.1:0\"\nworkers = 2\n");
+        let config_path = dir.path().join("config.toml");
+        let text = with_dir(&format!("{header}{sections}"), &dir);
+        // Checked first so that a test's bad config fails with its problems, not at start.
+        tokenbridge::config::parse(&text, dir.path()).unwrap_or_else(|err| panic!("{err}"));
+        std::fs::write(&config_path, text).unwrap();
+        let app = App::build_from_file_on(&config_path, clock, listener)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
         let handle = app.handle();
+        let reloader = app.reloader();
         tokio::spawn(app.run_until_stopped());
         Service {
             base,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            reloader,
+            config_path,
+            header,
             handle,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Replaces the config file with the same `issuer`, `listen` and `workers` and these
+    /// `sections` (`{dir}` as at start). Nothing is reloaded until the reloader is asked, or the
+    /// watch sees it.
+    pub(crate) fn write_config(&self, sections: &str) {
+        let text = self.config_text(sections);
+        // Written whole and renamed over, as an editor or the kubelet would: never half read.
+        let next = self.dir.path().join("config.toml.next");
+        std::fs::write(&next, text).unwrap();
+        std::fs::rename(&next, &self.config_path).unwrap();
+    }
+
+    /// What `write_config` writes.
+    pub(crate) fn config_text(&self, sections: &str) -> String {
+        with_dir(&format!("{}{sections}", self.header), &self.dir)
+    }
+
+    /// The temporary directory `{dir}` names.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -141,6 +176,10 @@ impl Service {
     }
 }
 
+fn with_dir(text: &str, dir: &TempDir) -> String {
+    text.replace("{dir}", &dir.path().display().to_string())
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let handle = self.handle.clone();
@@ -154,6 +193,8 @@ impl Drop for Service {
 pub(crate) struct TestApp {
     pub idp: DemoIdp,
     service: Service,
+    /// The limits and keys sections the app started with, which `write_policy` keeps.
+    limits_and_keys: String,
     /// The service's clock when the test asked for a manual one.
     clock: Option<Arc<ManualClock>>,
 }
@@ -202,9 +243,9 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
 
     let keys = options.keys.unwrap_or_else(fixture_keys_section);
     let clock = options.is_clock_manual.then(|| ManualClock::at(now()));
+    let limits_and_keys = format!("{}\n{keys}\n", options.limits);
     let sections = format!(
-        "{limits}\n{keys}\n{policy}\n",
-        limits = options.limits,
+        "{limits_and_keys}{policy}\n",
         policy = options.policy.replace("{idp}", idp.issuer()),
     );
     let service = match &clock {
@@ -214,6 +255,7 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     TestApp {
         idp,
         service,
+        limits_and_keys,
         clock,
     }
 }
@@ -261,6 +303,21 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Answer {
 }
 
 impl TestApp {
+    /// Replaces the config file's policy (upstreams, clients, fronts; `{idp}` is the demo IdP),
+    /// keeping the limits and keys the app started with.
+    pub(crate) fn write_policy(&self, policy: &str) {
+        std::fs::write(&self.config_path, self.policy_text(policy)).unwrap();
+    }
+
+    /// What `write_policy` writes.
+    pub(crate) fn policy_text(&self, policy: &str) -> String {
+        self.config_text(&format!(
+            "{}{}\n",
+            self.limits_and_keys,
+            policy.replace("{idp}", self.idp.issuer())
+        ))
+    }
+
     /// The service's manual clock; the app must have been started with `is_clock_manual`.
     pub(crate) fn clock(&self) -> &ManualClock {
         self.clock
