@@ -12,7 +12,7 @@ fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, config)
 }
 
-fn tokenbridge() -> Command {
+pub(crate) fn tokenbridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tokenbridge"))
 }
 
@@ -406,6 +406,19 @@ fn check_explain_prints_each_rule_with_presets_expanded() {
 
 /// Starts `tokenbridge serve` with `config` (written beside a keys dir); returns it and its port.
 fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16) {
+    let serving = start_serve_logged(dir, config);
+    (serving.child, serving.port)
+}
+
+/// A `tokenbridge serve` process, and every line it has logged so far.
+pub(crate) struct Serving {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// `start_serve`, keeping what the process logs. `config` is `dir/tokenbridge.toml`.
+pub(crate) fn start_serve_logged(dir: &std::path::Path, config: &str) -> Serving {
     use std::io::{BufRead, BufReader};
     let path = dir.join("tokenbridge.toml");
     std::fs::write(&path, config).unwrap();
@@ -417,22 +430,27 @@ fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let (port_tx, port_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(port) = line
-                .contains("tokenbridge is listening")
-                .then(|| {
-                    line.split("port=")
-                        .nth(1)?
-                        .split_whitespace()
-                        .next()?
-                        .parse::<u16>()
-                        .ok()
-                })
-                .flatten()
-            {
-                let _ = port_tx.send(port);
+    std::thread::spawn({
+        let logs = logs.clone();
+        move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(port) = line
+                    .contains("tokenbridge is listening")
+                    .then(|| {
+                        line.split("port=")
+                            .nth(1)?
+                            .split_whitespace()
+                            .next()?
+                            .parse::<u16>()
+                            .ok()
+                    })
+                    .flatten()
+                {
+                    let _ = port_tx.send(port);
+                }
+                logs.lock().unwrap().push(line);
             }
         }
     });
@@ -440,7 +458,7 @@ fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16
         let _ = child.kill();
         panic!("serve did not log its port within 30 s");
     };
-    (child, port)
+    Serving { child, port, logs }
 }
 
 // Multi-threaded: the demo IdP must keep serving while this thread waits for the binary to start.

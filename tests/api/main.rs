@@ -31,6 +31,7 @@ mod logs;
 mod mutations;
 mod pipeline_properties;
 mod reload;
+mod reload_live;
 mod token_types;
 mod upstream;
 mod well_known;

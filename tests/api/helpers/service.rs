@@ -75,18 +75,8 @@ impl Service {
         }
     }
 
-    /// Replaces the config file with the same `issuer`, `listen` and `workers` and these
-    /// `sections` (`{dir}` as at start). Nothing is reloaded until the reloader is asked, or the
-    /// watch sees it.
-    pub(crate) fn write_config(&self, sections: &str) {
-        let text = self.config_text(sections);
-        // Written whole and renamed over, as an editor or the kubelet would: never half read.
-        let next = self.dir.path().join("config.toml.next");
-        std::fs::write(&next, text).unwrap();
-        std::fs::rename(&next, &self.config_path).unwrap();
-    }
-
-    /// What `write_config` writes.
+    /// A config file's text: the same `issuer`, `listen` and `workers` as at start, then
+    /// `sections` (`{dir}` as at start).
     pub(crate) fn config_text(&self, sections: &str) -> String {
         with_dir(&format!("{}{sections}", self.header), &self.dir)
     }
