@@ -109,11 +109,10 @@ async fn an_upstream_behind_an_unresolvable_issuer_is_fetched_through_its_intern
     assert_eq!(app.ready_status().await, 200);
     let origin = app.idp.loopback_origin();
     assert!(
-        captured_logs()
-            .lines()
-            .any(|line| line.contains("upstream=idp")
-                && line.contains(&origin)
-                && line.contains("internal origin")),
+        captured_logs().lines().any(|line| line.contains("INFO")
+            && line.contains("upstream=idp")
+            && line.contains(&origin)
+            && line.contains("internal origin")),
         "the start says which upstream goes through which origin"
     );
 }
