@@ -73,6 +73,7 @@ pub(super) struct ReloadFile {
 pub(super) struct UpstreamFile {
     pub name: String,
     pub issuer: String,
+    pub internal_url: Option<String>,
     pub jwks_uri: Option<String>,
     pub algorithms: Option<Vec<String>>,
     pub leeway: Option<String>,

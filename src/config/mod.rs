@@ -8,6 +8,7 @@ mod file;
 mod rules;
 mod validate;
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::oauth::SecretDigest;
 use crate::policy::audience::AudienceRules;
 use crate::policy::rules::Rule;
+use crate::upstream::InternalOrigin;
 
 /// The whole, validated configuration. Passed by value into `App::build`; there are no globals.
 #[derive(Debug, Clone)]
@@ -156,6 +158,12 @@ pub struct UpstreamConfig {
     /// The `name` that clients' `upstreams` and fronts refer to; unique.
     pub name: String,
     pub(crate) issuer: String,
+    /// `internal_url`: where tokenbridge's own calls to the IdP on the issuer's origin go
+    /// (discovery, JWKS, a front's token and userinfo forwards); the checks still read the public
+    /// URLs. Part of how this upstream fetches: any comparison of "fetches the same way" (one
+    /// that keeps an upstream's cached keys across a config change, say) must include it, or keys
+    /// fetched from one origin would be kept for another.
+    pub(crate) internal_origin: Option<InternalOrigin>,
     /// When absent, read from `{issuer}/.well-known/openid-configuration`.
     pub(crate) jwks_uri: Option<url::Url>,
     pub(crate) algorithms: Vec<JwsAlg>,
@@ -193,6 +201,7 @@ impl UpstreamConfig {
             fetch_timeout,
             max_jwks_bytes,
             max_jwks_keys,
+            internal_origin,
             rules: _,
         } = self;
         *name == other.name
@@ -207,6 +216,16 @@ impl UpstreamConfig {
             && *fetch_timeout == other.fetch_timeout
             && *max_jwks_bytes == other.max_jwks_bytes
             && *max_jwks_keys == other.max_jwks_keys
+            && *internal_origin == other.internal_origin
+    }
+
+    /// Where a server-side request for `url` is sent: see `InternalOrigin::route`. Never for a
+    /// URL the browser is sent to.
+    pub(crate) fn route<'a>(&self, url: &'a url::Url) -> Cow<'a, url::Url> {
+        match &self.internal_origin {
+            Some(origin) => origin.route(url),
+            None => Cow::Borrowed(url),
+        }
     }
 
     pub(crate) fn discovery_url(&self) -> String {

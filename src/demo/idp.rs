@@ -38,10 +38,19 @@ pub struct DemoIdp {
 impl DemoIdp {
     /// Starts on 127.0.0.1 with an ephemeral port, publishing `keys`. Needs a tokio runtime.
     pub fn start(keys: &[&IdpKey]) -> std::io::Result<DemoIdp> {
+        DemoIdp::start_as(keys, |port| format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Starts on 127.0.0.1 with an ephemeral port, naming itself `issuer_at(port)` in its
+    /// discovery document and tokens.
+    fn start_as(
+        keys: &[&IdpKey],
+        issuer_at: impl FnOnce(u16) -> String,
+    ) -> std::io::Result<DemoIdp> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(IdpState {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: issuer_at(port),
             jwks: RwLock::new(jwks_of(keys)),
             minters: RwLock::new(HashMap::new()),
             #[cfg(feature = "test-util")]
@@ -76,7 +85,7 @@ impl DemoIdp {
         })
     }
 
-    /// `http://127.0.0.1:{port}`, the `iss` of its tokens.
+    /// `http://127.0.0.1:{port}` (unless started under another name), the `iss` of its tokens.
     pub fn issuer(&self) -> &str {
         &self.state.issuer
     }

@@ -136,9 +136,11 @@ impl Front {
             .idp_endpoint(name)
             .await
             .map_err(|err| self.unavailable(&err))?;
+        // Checked by `EndpointRules` on the URL discovery names, then routed: this call is the
+        // front's own, never the browser's.
         let forwarded = forwarder
             .send(forward::Outgoing {
-                url: &endpoint,
+                url: &self.upstream.config.route(&endpoint),
                 is_post: request.is_post,
                 body: request.body,
                 content_type: request.content_type,

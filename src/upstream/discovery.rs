@@ -38,7 +38,7 @@ impl Discovery {
         let document = self
             .fetcher
             .get_json(
-                &discovery_url,
+                &self.config.route(&discovery_url),
                 self.config.fetch_timeout,
                 MAX_DISCOVERY_BYTES,
                 self.config.is_http_allowed,

@@ -151,11 +151,12 @@ impl JwksCache {
     }
 
     async fn fetch_key_set(&self) -> Result<Arc<VerificationKeySet>, FetchError> {
+        // The discovered `jwks_uri` was judged as the document names it; only then is it routed.
         let jwks_uri = self.jwks_uri().await?;
         let jwks = self
             .fetcher
             .get_json(
-                &jwks_uri,
+                &self.config.route(&jwks_uri),
                 self.config.fetch_timeout,
                 self.config.max_jwks_bytes,
                 self.config.is_http_allowed,

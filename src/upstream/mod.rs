@@ -3,6 +3,7 @@
 
 mod discovery;
 pub(crate) mod fetch;
+mod internal_origin;
 mod jwks;
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 pub(crate) use discovery::Discovery;
 pub(crate) use fetch::{FetchError, Fetcher};
+pub(crate) use internal_origin::InternalOrigin;
 pub(crate) use jwks::{JwksCache, KeyLookupError};
 
 use crate::clock::SharedClock;
@@ -63,6 +65,9 @@ impl Upstreams {
                 let (discovery, jwks) = match kept {
                     Some(old) => (old.discovery.clone(), old.jwks.clone()),
                     None => {
+                        if let Some(origin) = &config.internal_origin {
+                            tracing::info!(upstream = %config.name, internal_origin = %origin.shown(), "calls to the issuer's origin go through the internal origin (internal_url); iss is still checked against the public issuer");
+                        }
                         let discovery = Arc::new(Discovery::new(&config, fetcher.clone()));
                         let jwks = Arc::new(JwksCache::new(
                             &config,

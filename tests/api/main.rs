@@ -21,6 +21,7 @@ mod front_session_harness;
 mod front_upstreams;
 mod front_userinfo;
 mod helpers;
+mod internal_url;
 mod interop;
 mod jose_matrix;
 mod jwe_hardening;

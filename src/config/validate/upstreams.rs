@@ -9,6 +9,7 @@ use crate::config::file::UpstreamFile;
 use crate::config::rules::validate_rules;
 use crate::config::{UpstreamConfig, defaults};
 use crate::jose::alg::JwsAlg;
+use crate::upstream::InternalOrigin;
 
 pub(super) fn validate_upstreams(
     files: Vec<(String, UpstreamFile)>,
@@ -34,12 +35,21 @@ pub(super) fn validate_upstreams(
             problems,
         );
         // OIDC Discovery §3: an issuer has no query or fragment.
-        if issuer_url.is_some_and(|url| url.query().is_some() || url.fragment().is_some()) {
+        if issuer_url
+            .as_ref()
+            .is_some_and(|url| url.query().is_some() || url.fragment().is_some())
+        {
             problems.add(
                 format!("{label}.issuer"),
                 "an issuer has no query or fragment",
             );
         }
+        let internal_origin = file.internal_url.as_deref().and_then(|text| {
+            let key = format!("{label}.internal_url");
+            let internal = check_fetch_url(text, file.danger_allow_http, &key, problems)?;
+            let origin = check_origin_only(internal, &key, problems)?;
+            Some(InternalOrigin::new(issuer_url.as_ref()?, origin))
+        });
         for (value, name) in [
             (file.max_jwks_bytes, "max_jwks_bytes"),
             (file.max_jwks_keys, "max_jwks_keys"),
@@ -85,6 +95,7 @@ pub(super) fn validate_upstreams(
         }
         upstreams.push(UpstreamConfig {
             issuer: file.issuer,
+            internal_origin,
             jwks_uri,
             algorithms,
             leeway: duration(
@@ -142,4 +153,19 @@ fn check_fetch_url(
             None
         }
     }
+}
+
+/// `internal_url` replaces only where requests go, so it is an origin: a path would silently
+/// prefix every path the IdP names, and user info would be a credential in the config.
+fn check_origin_only(url: url::Url, key: &str, problems: &mut Problems) -> Option<url::Url> {
+    let has_path = !matches!(url.path(), "" | "/");
+    let has_user_info = !url.username().is_empty() || url.password().is_some();
+    if has_path || url.query().is_some() || url.fragment().is_some() || has_user_info {
+        problems.add(
+            key,
+            "must be an origin only (scheme, host, optional port): no path, query, fragment or user info",
+        );
+        return None;
+    }
+    Some(url)
 }

@@ -131,6 +131,17 @@ pub(super) fn routes(config: &mut web::ServiceConfig) {
 }
 
 impl DemoIdp {
+    /// Starts on loopback, naming itself `public_issuer` (one that need not resolve, as a public
+    /// issuer often doesn't inside a compose network) in its discovery document and tokens.
+    pub fn start_behind(keys: &[&IdpKey], public_issuer: &str) -> std::io::Result<DemoIdp> {
+        DemoIdp::start_as(keys, |_| public_issuer.to_owned())
+    }
+
+    /// Its address on loopback, `http://127.0.0.1:{port}`, whatever issuer it names.
+    pub fn loopback_origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// The loopback port it serves on.
     pub fn port(&self) -> u16 {
         self.port

@@ -208,6 +208,9 @@ pub(crate) struct Options {
     /// The service runs on a `ManualClock`, set to the real time at start, that stands still
     /// until the test moves it (`TestApp::clock`); otherwise on the system clock.
     pub is_clock_manual: bool,
+    /// The demo IdP names this issuer instead of its loopback address; `{idp_loopback}` in the
+    /// policy is where it really listens.
+    pub idp_public_issuer: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -218,6 +221,7 @@ impl Default for Options {
             is_idp_down_at_start: false,
             keys: None,
             is_clock_manual: false,
+            idp_public_issuer: None,
         }
     }
 }
@@ -228,7 +232,12 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     let keys: Vec<Arc<IdpKey>> = JwsAlg::ALL.iter().map(|&alg| idp_key(alg)).collect();
-    let idp = DemoIdp::start(&keys.iter().map(Arc::as_ref).collect::<Vec<_>>()).unwrap();
+    let keys: Vec<&IdpKey> = keys.iter().map(Arc::as_ref).collect();
+    let idp = match options.idp_public_issuer {
+        Some(issuer) => DemoIdp::start_behind(&keys, issuer),
+        None => DemoIdp::start(&keys),
+    }
+    .unwrap();
     idp.set_failing(options.is_idp_down_at_start);
 
     let keys = options.keys.unwrap_or_else(fixture_keys_section);
@@ -236,7 +245,10 @@ pub(crate) async fn spawn_app_with(options: Options) -> TestApp {
     let limits_and_keys = format!("{}\n{keys}\n", options.limits);
     let sections = format!(
         "{limits_and_keys}{policy}\n",
-        policy = options.policy.replace("{idp}", idp.issuer()),
+        policy = options
+            .policy
+            .replace("{idp}", idp.issuer())
+            .replace("{idp_loopback}", &idp.loopback_origin()),
     );
     let service = match &clock {
         Some(clock) => Service::start_with_clock(&sections, clock.clone()).await,
