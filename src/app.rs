@@ -147,13 +147,17 @@ impl App {
 
 /// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
 pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
-    let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    let now = clock.now();
+    let keys = KeyRing::load(config, now)?;
+    for warning in keys.schedule_warnings(now, config.jwks_max_age(), &keys.kids()) {
+        tracing::warn!("{warning}");
+    }
     state_with_keys(config, clock, keys, true)
 }
 
 /// The state for operator tools (`explain`): the keys that exist, none generated or written.
 pub fn build_offline_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
-    let keys = KeyRing::load_existing(&config.keys, &config.signing_algs_in_use())?;
+    let keys = KeyRing::load_existing(config, clock.now())?;
     state_with_keys(config, clock, keys, false)
 }
 
