@@ -169,3 +169,5 @@ impl KeyRing {
     }
 }
 
+#[cfg(test)]
+mod tests;
