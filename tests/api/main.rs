@@ -24,6 +24,7 @@ mod helpers;
 mod interop;
 mod jose_matrix;
 mod jwe_hardening;
+mod key_rotation;
 mod keys;
 mod legacy_validators;
 mod log_injection;
