@@ -26,6 +26,7 @@ mod jose_matrix;
 mod jwe_hardening;
 mod key_rotation;
 mod keys;
+mod keys_cli;
 mod legacy_validators;
 mod log_injection;
 mod logs;
