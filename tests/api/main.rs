@@ -32,6 +32,7 @@ mod log_injection;
 mod logs;
 mod mutations;
 mod pipeline_properties;
+mod rotation_interop;
 mod token_types;
 mod upstream;
 mod well_known;
