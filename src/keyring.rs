@@ -84,7 +84,7 @@ impl KeyRing {
 
     /// The public halves of `signing_jwks(now)`, parsed once: what verifies a token tokenbridge
     /// issued itself (a front's `id_token_hint`), and nothing else.
-    pub(crate) fn own_keys(&self, now: UnixTime) -> &VerificationKeySet {
+    pub fn own_keys(&self, now: UnixTime) -> &VerificationKeySet {
         &self.schedule.at(now).own_keys
     }
 

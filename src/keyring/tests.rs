@@ -86,7 +86,7 @@ fn a_signing_rotation_follows_the_clock_from_next_to_gone() {
         [b.clone(), a.clone()]
     );
     assert_eq!(ring.own_keys(T + 2000 + 359).len(), 2);
-    assert_eq!(kids_in(ring.signing_jwks(T + 2000 + 360)), [b.clone()]);
+    assert_eq!(kids_in(ring.signing_jwks(T + 2000 + 360)), [b]);
     assert_eq!(ring.own_keys(T + 2000 + 360).len(), 1);
 
     let states = |now| -> Vec<KeyState> {

@@ -3,17 +3,33 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use tokenbridge::clock::rfc3339;
 
 use crate::helpers::*;
 
+/// Runs the binary with `args` to its end; one still running after 20 s (a `serve` that
+/// started when it should have refused) is killed and reported as failed.
 fn tokenbridge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenbridge"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenbridge"))
         .args(args)
-        .output()
-        .unwrap()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    panic!(
+        "tokenbridge {args:?} still ran after 20 s: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn generate(alg: &str, out: &Path) -> String {

@@ -171,7 +171,7 @@ max_ttl = "4s"
         idp = idp.issuer(),
         digest = digest("app"),
     );
-    let (mut server, _) = start_serve(dir.path(), &config);
+    let _server = KillOnDrop(start_serve(dir.path(), &config).0);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let jwks_url = format!("{issuer}/.well-known/jwks.json");
     let published = |jwks: Value| -> Vec<String> {
@@ -325,6 +325,14 @@ max_ttl = "4s"
             .unwrap(),
     );
     assert_eq!(kids, [b], "A left the JWKS");
-    let _ = server.kill();
-    let _ = server.wait();
+}
+
+/// The served binary, stopped however the test ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
