@@ -34,7 +34,7 @@ pub(super) fn load_keys(
     may_generate: bool,
 ) -> Result<LoadedKeys, ConfigErrors> {
     let keys = &config.keys;
-    let hold = config.longest_max_ttl() + keys.retire_leeway;
+    let hold = config.longest_max_ttl().saturating_add(keys.retire_leeway);
     let hold = i64::try_from(hold.as_secs()).unwrap_or(i64::MAX);
     let mut notes = Vec::new();
     let mut covered_by_generated = Vec::new();

@@ -116,7 +116,7 @@ impl KeyRing {
         jwks_max_age: Duration,
         newly_published: &HashSet<String>,
     ) -> Vec<String> {
-        let needed = jwks_max_age + RELYING_PARTY_CACHE_MARGIN;
+        let needed = jwks_max_age.saturating_add(RELYING_PARTY_CACHE_MARGIN);
         let needed_secs = i64::try_from(needed.as_secs()).unwrap_or(i64::MAX);
         self.signing
             .iter()

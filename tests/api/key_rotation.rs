@@ -272,3 +272,22 @@ async fn decryption_keys_rotate_without_a_failed_exchange() {
     assert!(!rotation.kids(ENC).await.contains(&"enc-old".to_owned()));
     assert_eq!(rotation.exchange_encrypted_to(&new_key).await.status, 200);
 }
+
+#[tokio::test]
+async fn the_start_warns_about_a_key_that_activates_before_relying_parties_can_know_it() {
+    let soon = rfc3339::format(now() + 600);
+    let _service = Service::start(&format!(
+        "[keys]\ndir = \"{{dir}}\"\n{signing}[[keys.signing]]\nfile = \"{file}\"\nalg = \"RS256\"\nkid = \"early-bird\"\nactivate_at = \"{soon}\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"https://127.0.0.1:1\"\n",
+        signing = fixture_signing_keys(),
+        file = fixture_keys().join("signing-PS256.pem").display(),
+    ))
+    .await;
+    let logs = captured_logs();
+    assert!(
+        logs.contains(&format!(
+            "keys.signing[4].activate_at: key early-bird activates at {soon}, only 600s after it is first published"
+        )),
+        "the start logged no warning: {}",
+        logs.lines().filter(|line| line.contains("early-bird")).collect::<Vec<_>>().join("\n")
+    );
+}
