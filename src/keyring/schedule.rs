@@ -132,7 +132,7 @@ impl Schedule {
 
     /// Each segment that holds at `now` or later, with the moment it starts holding (not before
     /// `now`).
-    pub(super) fn from(&self, now: UnixTime) -> impl Iterator<Item = (UnixTime, &Segment)> {
+    pub(super) fn holding_from(&self, now: UnixTime) -> impl Iterator<Item = (UnixTime, &Segment)> {
         let first = self.boundaries.partition_point(|&boundary| boundary <= now);
         let starts = std::iter::once(now).chain(self.boundaries[first..].iter().copied());
         starts.zip(&self.segments[first..])

@@ -145,7 +145,7 @@ impl KeyRing {
             .filter_map(|&alg| {
                 let (from, _) = self
                     .schedule
-                    .from(now)
+                    .holding_from(now)
                     .find(|(_, segment)| segment.signers.iter().all(|(signs, _)| *signs != alg))?;
                 Some(ConfigProblem {
                     key: "keys.signing".into(),
