@@ -147,7 +147,7 @@ impl World {
             .state
             .pipeline
             .key_ring
-            .decryption
+            .decryption_keys(self.state.pipeline.clock.now())
             .iter()
             .find(|key| key.kind() == wanted)
             .unwrap()
@@ -372,7 +372,11 @@ fn decryption_failure_timing(c: &mut Criterion, world: &World) {
         let decrypted = decrypt_nested(
             token,
             &header,
-            &world.state.pipeline.key_ring.decryption,
+            world
+                .state
+                .pipeline
+                .key_ring
+                .decryption_keys(world.state.pipeline.clock.now()),
             &world.state.pipeline.content_encryption,
             None,
         );
@@ -468,7 +472,12 @@ fn public_key_operations(c: &mut Criterion, world: &World) {
     let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));
     let claims = claims_of(&issued.access_token);
     for alg in ISSUED_ALGS {
-        let signer = world.state.pipeline.key_ring.signer(alg).unwrap();
+        let signer = world
+            .state
+            .pipeline
+            .key_ring
+            .signer(alg, world.state.pipeline.clock.now())
+            .unwrap();
         group.bench_function(format!("sign-{alg}"), |b| {
             b.iter(|| signer.sign_compact("JWT", black_box(&claims)).unwrap())
         });
@@ -538,7 +547,7 @@ fn runtime_overhead(c: &mut Criterion, world: &World) {
         .state
         .pipeline
         .key_ring
-        .signer(JwsAlg::RS256)
+        .signer(JwsAlg::RS256, world.state.pipeline.clock.now())
         .unwrap()
         .clone();
     let issued = world.exchange(JwsAlg::RS256, &world.jws(JwsAlg::ES256));

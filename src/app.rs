@@ -193,25 +193,40 @@ pub(crate) fn warn_about_dangers(config: &Config) {
 
 /// Everything a request needs, made once: keys parsed, documents rendered, clients registered.
 pub fn build_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
-    let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    let now = clock.now();
+    let keys = KeyRing::load(config, now)?;
+    for warning in keys.schedule_warnings(now, config.jwks_max_age(), &keys.kids()) {
+        tracing::warn!("{warning}");
+    }
     state_with_keys(config, clock, keys, true, None)
 }
 
 /// The state a reload swaps in: built like the first, but sharing with `previous` whatever the
 /// new config left as it was (upstream keys, rate-limit buckets, failed-auth counts, the logout
-/// tokens already taken, the connection pools).
+/// tokens already taken, the connection pools). The schedule is warned about for the keys it
+/// publishes first.
 pub(crate) fn build_next_state(
     config: &Config,
     clock: SharedClock,
     previous: &AppState,
 ) -> Result<AppState, StartError> {
-    let keys = KeyRing::load(&config.keys, &config.signing_algs_in_use())?;
+    let now = clock.now();
+    let keys = KeyRing::load(config, now)?;
+    let published_before = previous.pipeline.key_ring.kids();
+    let newly_published = keys
+        .kids()
+        .into_iter()
+        .filter(|kid| !published_before.contains(kid))
+        .collect();
+    for warning in keys.schedule_warnings(now, config.jwks_max_age(), &newly_published) {
+        tracing::warn!("{warning}");
+    }
     state_with_keys(config, clock, keys, true, Some(previous))
 }
 
 /// The state for operator tools (`explain`): the keys that exist, none generated or written.
 pub fn build_offline_state(config: &Config, clock: SharedClock) -> Result<AppState, StartError> {
-    let keys = KeyRing::load_existing(&config.keys, &config.signing_algs_in_use())?;
+    let keys = KeyRing::load_existing(config, clock.now())?;
     state_with_keys(config, clock, keys, false, None)
 }
 

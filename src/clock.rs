@@ -6,6 +6,8 @@
 //! again), and a timer only waits before the clock is read again, so a `ManualClock` controls
 //! every decision in tests.
 
+pub mod rfc3339;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

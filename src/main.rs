@@ -1,4 +1,4 @@
-//! The `tokenbridge` command: `serve`, `check`, `explain`, `demo`, `health`.
+//! The `tokenbridge` command: `serve`, `check`, `explain`, `keys`, `demo`, `health`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,9 +7,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use tokenbridge::app::App;
+use tokenbridge::clock::SystemClock;
 use tokenbridge::config::Config;
 use tokenbridge::demo::{self, DemoOptions};
 use tokenbridge::explain::{ExplainRequest, explain};
+use tokenbridge::keyring::commands::{GENERATED_ALGS, generate_key, key_status};
 use tokenbridge::keyring::{KeyRing, check_front_state_key};
 use tokenbridge::oauth::TokenType;
 use tokenbridge::outbound;
@@ -66,6 +68,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SubjectType::IdToken)]
         token_type: SubjectType,
     },
+    /// Make a key, or show where each configured key stands in its schedule.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Reproduce the two failures tokenbridge fixes, on loopback, with nothing to configure.
     Demo {
         /// tokenbridge's port on 127.0.0.1 (0 picks a free one).
@@ -88,6 +95,26 @@ enum Command {
         /// The longest the whole probe may take, connecting and reading included.
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         timeout: Duration,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new private key (PKCS#8 PEM, mode 0600; never overwrites) and print its `kid`.
+    Generate {
+        /// What the key is for: a signing algorithm, or RSA-OAEP-256 / ECDH-ES for decryption.
+        #[arg(long, value_parser = GENERATED_ALGS)]
+        alg: String,
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print each key's kid, alg, use, state and times, and the schedule's warnings; exit 1 if
+    /// the start would refuse the schedule.
+    Status {
+        /// The TOML configuration file.
+        #[arg(long, env = "TOKENBRIDGE_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -151,6 +178,7 @@ fn main() -> ExitCode {
                 token_type,
             ))
         }
+        Command::Keys { command } => keys(command),
         Command::Demo { port, no_serve } => {
             telemetry::init_quiet();
             runtime.block_on(run_demo(port, !no_serve))
@@ -181,8 +209,9 @@ async fn serve(config_path: PathBuf) -> Result<(), String> {
 
 fn check(config_path: &Path, explain: bool) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|err| err.to_string())?;
-    let mut notes = KeyRing::check(&config.keys, &config.signing_algs_in_use())
-        .map_err(|err| err.to_string())?;
+    let now = SystemClock::shared().now();
+    let keys = KeyRing::check(&config, now).map_err(|err| err.to_string())?;
+    let mut notes = keys.notes;
     notes.extend(check_front_state_key(&config).map_err(|err| err.to_string())?);
     let mut report = format!(
         "{}: the configuration is valid ({} upstream{}, {} client{})\n",
@@ -198,7 +227,7 @@ fn check(config_path: &Path, explain: bool) -> Result<(), String> {
     for note in notes {
         report.push_str(&format!("  note: {note}\n"));
     }
-    for warning in &config.warnings {
+    for warning in config.warnings.iter().chain(&keys.warnings) {
         report.push_str(&format!("  warning: {warning}\n"));
     }
     eprint!("{report}");
@@ -222,6 +251,40 @@ fn check(config_path: &Path, explain: bool) -> Result<(), String> {
             .map_err(|err| format!("cannot write to standard output: {err}"))?;
     }
     Ok(())
+}
+
+fn keys(command: KeysCommand) -> Result<(), String> {
+    let stdout = |text: &str| {
+        std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+            .map_err(|err| format!("cannot write to standard output: {err}"))
+    };
+    match command {
+        KeysCommand::Generate { alg, out } => {
+            let key = generate_key(&alg, &out)?;
+            eprintln!(
+                "wrote a new {alg} key to {} (mode 0600); schedule it with:\n\n{}",
+                out.display(),
+                key.entry
+            );
+            stdout(&format!("{}\n", key.kid))
+        }
+        KeysCommand::Status { config } => {
+            let config = Config::load(&config).map_err(|err| err.to_string())?;
+            let now = SystemClock::shared().now();
+            let report = key_status(&config, now).map_err(|err| err.to_string())?;
+            stdout(&report.table)?;
+            for note in &report.notes {
+                eprintln!("note: {note}");
+            }
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            match report.refusal {
+                Some(problems) => Err(format!("the start would refuse this schedule: {problems}")),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 fn describe_rules(out: &mut String, owner: &str, rules: &[Rule]) {

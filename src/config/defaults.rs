@@ -22,6 +22,10 @@ pub(super) const KEYS_DIR: &str = "./keys";
 pub(super) const SIGNING_ALG: JwsAlg = JwsAlg::RS256;
 /// `keys.decryption_algs`: every key-management algorithm tokenbridge implements.
 pub(super) const DECRYPTION_ALGS: [JweAlg; 6] = JweAlg::ALL;
+/// `keys.retire_leeway`: how long a retired signing key stays published after the last token it
+/// signed expired (`retire_at` + the longest client `max_ttl`): room for clock skew between
+/// replicas and relying parties.
+pub(super) const RETIRE_LEEWAY: Duration = Duration::from_secs(300);
 /// `keys.content_encryption`: every content-encryption algorithm tokenbridge implements.
 pub(super) const CONTENT_ENCRYPTION: [JweEnc; 6] = JweEnc::ALL;
 

@@ -20,6 +20,7 @@ pub(super) struct KeysFile {
     pub decryption_algs: Option<Vec<String>>,
     pub content_encryption: Option<Vec<String>>,
     pub front_state_key: Option<String>,
+    pub retire_leeway: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,10 @@ pub(super) struct SigningKeyFile {
     pub kid: Option<String>,
     #[serde(default)]
     pub retired: bool,
+    /// RFC 3339, as a string or a TOML offset date-time.
+    pub activate_at: Option<toml::Value>,
+    /// RFC 3339, as a string or a TOML offset date-time.
+    pub retire_at: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +42,10 @@ pub(super) struct SigningKeyFile {
 pub(super) struct DecryptionKeyFile {
     pub file: String,
     pub kid: Option<String>,
+    /// RFC 3339, as a string or a TOML offset date-time.
+    pub activate_at: Option<toml::Value>,
+    /// RFC 3339, as a string or a TOML offset date-time.
+    pub retire_at: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,6 +16,7 @@ use std::time::Duration;
 pub use error::{ConfigErrors, ConfigProblem};
 pub use validate::{parse, parse_with_env};
 
+use crate::clock::UnixTime;
 use crate::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use crate::oauth::SecretDigest;
 use crate::policy::audience::AudienceRules;
@@ -92,6 +93,9 @@ pub struct KeysConfig {
     /// `keys.front_state_key`: the AES-256 key that seals what a front sends through the browser
     /// (default `{dir}/front-state.key`, generated when missing). Replicas share it.
     pub(crate) front_state_key: PathBuf,
+    /// `keys.retire_leeway`: added to `retire_at` + the longest `max_ttl` before a retired
+    /// signing key leaves the JWKS.
+    pub(crate) retire_leeway: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -99,14 +103,23 @@ pub(crate) struct SigningKeyConfig {
     pub(crate) file: PathBuf,
     pub(crate) alg: JwsAlg,
     pub(crate) kid: Option<String>,
-    /// Published in the JWKS (tokens it signed may still be live) but no longer used to sign.
+    /// `retired = true`: published in the JWKS (tokens it signed may still be live) but never
+    /// used to sign, and never leaving the JWKS by itself.
     pub(crate) is_retired: bool,
+    /// `activate_at`: before it the key is published but does not sign (`None`: since ever).
+    pub(crate) activate_at: Option<UnixTime>,
+    /// `retire_at`: from it the key no longer signs; later than `activate_at`.
+    pub(crate) retire_at: Option<UnixTime>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct DecryptionKeyConfig {
     pub(crate) file: PathBuf,
     pub(crate) kid: Option<String>,
+    /// `activate_at`: from it the key is the preferred one published (it decrypts from load).
+    pub(crate) activate_at: Option<UnixTime>,
+    /// `retire_at`: from it the key neither decrypts nor is published.
+    pub(crate) retire_at: Option<UnixTime>,
 }
 
 /// The `[limits]` section, every key defaulted (`defaults::LIMITS`) when left out.
@@ -300,5 +313,21 @@ impl Config {
             }
         }
         algs
+    }
+
+    /// The longest `max_ttl` of any client: no token tokenbridge issues lives longer, so a
+    /// retired key is needed in the JWKS at most this long after it stopped signing. Zero
+    /// without clients.
+    pub fn longest_max_ttl(&self) -> Duration {
+        self.clients
+            .iter()
+            .map(|client| client.max_ttl)
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// `limits.jwks_max_age`: how long relying parties may cache the published key sets.
+    pub fn jwks_max_age(&self) -> Duration {
+        self.limits.jwks_max_age
     }
 }

@@ -106,6 +106,7 @@ impl Config {
                 decryption_algs: Vec::new(),
                 content_encryption: Vec::new(),
                 front_state_key: defaults::FRONT_STATE_KEY_FILE.into(),
+                retire_leeway: defaults::RETIRE_LEEWAY,
             },
             limits: Limits::default(),
             reload: ReloadConfig {

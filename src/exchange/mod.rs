@@ -275,7 +275,7 @@ pub async fn sign(
 ) -> Result<String, ExchangeError> {
     let signer = pipeline
         .key_ring
-        .signer(alg)
+        .signer(alg, pipeline.clock.now())
         .cloned()
         .ok_or_else(|| ExchangeError::Internal(format!("no {alg} signing key")))?;
     let signed = if signer.is_slow() {

@@ -55,7 +55,9 @@ pub(super) async fn open(
         decrypt_nested(
             &token,
             &header,
-            &for_decrypt.key_ring.decryption,
+            for_decrypt
+                .key_ring
+                .decryption_keys(for_decrypt.clock.now()),
             &for_decrypt.content_encryption,
             for_decrypt
                 .limits

@@ -105,8 +105,11 @@ async fn redirect_to_idp(
             issuer: &front.issuer,
             audience: &audience,
         };
-        hint.check(pipeline.key_ring.own_keys(), &pipeline.compact_limits)
-            .map_err(|err| refuse(FrontRefusal::IdTokenHintRefused, &err.to_string()))?;
+        hint.check(
+            pipeline.key_ring.own_keys(pipeline.clock.now()),
+            &pipeline.compact_limits,
+        )
+        .map_err(|err| refuse(FrontRefusal::IdTokenHintRefused, &err.to_string()))?;
     }
     // With a hint too, the two agree: the hint's `aud` holds the front's audience (checked
     // above) and `client_id` is that audience.

@@ -1,4 +1,5 @@
-//! Published documents: key sets, the encryption certificate, discovery. All rendered at start.
+//! Published documents: key sets, the encryption certificate, discovery. All rendered at start;
+//! the key sets and the certificate as the key schedule has them at the request's moment.
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -46,7 +47,11 @@ pub(crate) async fn jwks(state: CurrentState) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
-        state.pipeline.key_ring.signing_jwks.clone(),
+        state
+            .pipeline
+            .key_ring
+            .signing_jwks(state.pipeline.clock.now())
+            .to_owned(),
     )
 }
 
@@ -54,13 +59,18 @@ pub(crate) async fn encryption_keys(state: CurrentState) -> HttpResponse {
     cacheable(
         &state,
         "application/jwk-set+json",
-        state.pipeline.key_ring.encryption_jwks.clone(),
+        state
+            .pipeline
+            .key_ring
+            .encryption_jwks(state.pipeline.clock.now())
+            .to_owned(),
     )
 }
 
 pub(crate) async fn encryption_certificate(state: CurrentState) -> HttpResponse {
-    match &state.pipeline.key_ring.encryption_certificate {
-        Some(pem) => cacheable(&state, "application/x-pem-file", pem.clone()),
+    let now = state.pipeline.clock.now();
+    match state.pipeline.key_ring.encryption_certificate(now) {
+        Some(pem) => cacheable(&state, "application/x-pem-file", pem.to_owned()),
         None => render_error(&EdgeError::NoEncryptionCertificate),
     }
 }

@@ -5,6 +5,8 @@
 mod key;
 mod key_wrap;
 
+use std::borrow::Borrow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwe::JweHeader;
@@ -23,10 +25,12 @@ use super::content::SealedContent;
 /// same `Undecryptable`, whichever key or step failed, so the caller learns nothing about the
 /// keys; and it takes the same path whichever step failed: a key that doesn't unwrap yields a
 /// random content key (RFC 7516 §11.5), which then fails the tag check like any tampering.
-pub fn decrypt_nested(
+///
+/// `keys` are ours, in the order they are tried: a plain slice, or the key ring's shared ones.
+pub fn decrypt_nested<K: Borrow<DecryptionKey>>(
     token: &str,
     header: &JoseHeader,
-    keys: &[DecryptionKey],
+    keys: &[K],
     allowed_enc: &[JweEnc],
     max_inflated_bytes: Option<usize>,
 ) -> Result<String, JoseError> {
@@ -69,14 +73,17 @@ pub fn decrypt_nested(
             .ok_or(JoseError::Undecryptable)?
     };
 
-    let named = header
-        .key_id()
-        .and_then(|kid| keys.iter().find(|key| key.kid() == kid && key.unwraps(alg)));
-    let candidates: Vec<&DecryptionKey> = match named {
-        Some(key) => vec![key],
-        None => keys.iter().collect(),
+    let keys = keys.iter().map(Borrow::borrow);
+    let named = header.key_id().and_then(|kid| {
+        keys.clone()
+            .find(|key: &&DecryptionKey| key.kid() == kid && key.unwraps(alg))
+    });
+    // A `kid` only narrows the search among our configured keys; it never brings in a key.
+    let (only_named, all) = match named {
+        Some(key) => (Some(key), None),
+        None => (None, Some(keys)),
     };
-    for key in candidates {
+    for key in only_named.into_iter().chain(all.into_iter().flatten()) {
         let Some(cek) = key.recover_cek(alg, enc, &parts.encrypted_key, &agreement_header) else {
             continue;
         };

@@ -83,6 +83,16 @@ impl Signer {
         })
     }
 
+    /// The `kid` its tokens' headers carry.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm it signs with.
+    pub fn alg(&self) -> JwsAlg {
+        self.alg
+    }
+
     /// The public key as `/.well-known/jwks.json` publishes it.
     pub fn public_jwk(&self) -> &Value {
         &self.public_jwk

@@ -72,13 +72,7 @@ pub(super) fn load_or_generate(
             source,
         })?;
     }
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut file| file.write_all(&pem));
-    match written {
+    match write_new(path, &pem) {
         Ok(()) => Ok(LoadedKey {
             key: PrivateKey {
                 pkey,
@@ -94,6 +88,17 @@ pub(super) fn load_or_generate(
             source,
         }),
     }
+}
+
+/// Writes `bytes` to a file that must not exist yet, readable by its owner only (0600):
+/// `create_new` never overwrites, so a key is never replaced by accident or by a racing replica.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
 }
 
 /// Reads a private key file (PEM or JWK).

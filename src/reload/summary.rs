@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::Value;
-
 use crate::clock::UnixTime;
 use crate::config::{ClientConfig, Config, FrontConfig, UpstreamConfig};
-use crate::keyring::KeyRing;
+use crate::keyring::{KeyRing, KeyState, KeyUsage};
 
 /// Names added, removed and changed in one part of the config.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -106,23 +104,24 @@ fn is_same_client(a: &ClientConfig, b: &ClientConfig) -> bool {
     format!("{a:?}") == format!("{b:?}") && a.secret.matches(&b.secret)
 }
 
-/// Every key of ours by `kid`, with its use and state now.
-fn key_states(keys: &KeyRing, _now: UnixTime) -> BTreeMap<String, String> {
-    let mut states = BTreeMap::new();
-    for (document, usage) in [(&keys.signing_jwks, "sig"), (&keys.encryption_jwks, "enc")] {
-        let Ok(Value::Object(set)) = serde_json::from_str::<Value>(document) else {
-            continue;
-        };
-        let Some(Value::Array(jwks)) = set.get("keys") else {
-            continue;
-        };
-        for jwk in jwks {
-            if let Some(kid) = jwk.get("kid").and_then(Value::as_str) {
-                states.insert(format!("{kid} ({usage})"), "published".to_owned());
-            }
-        }
-    }
-    states
+/// Every key of ours by `kid` and use, with its state now.
+fn key_states(keys: &KeyRing, now: UnixTime) -> BTreeMap<String, String> {
+    keys.statuses(now)
+        .into_iter()
+        .map(|status| {
+            let usage = match status.usage {
+                KeyUsage::Sig => "sig",
+                KeyUsage::Enc => "enc",
+            };
+            let state = match status.state {
+                KeyState::Next => "next",
+                KeyState::Active => "active",
+                KeyState::Retired => "retired",
+                KeyState::Gone => "gone",
+            };
+            (format!("{} ({usage})", status.kid), state.to_owned())
+        })
+        .collect()
 }
 
 fn key_changes(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Changes {

@@ -405,7 +405,7 @@ fn check_explain_prints_each_rule_with_presets_expanded() {
 }
 
 /// Starts `tokenbridge serve` with `config` (written beside a keys dir); returns it and its port.
-fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16) {
+pub(crate) fn start_serve(dir: &std::path::Path, config: &str) -> (std::process::Child, u16) {
     let serving = start_serve_logged(dir, config);
     (serving.child, serving.port)
 }

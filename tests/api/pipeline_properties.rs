@@ -245,7 +245,13 @@ fn world() -> World {
                 .unwrap()
         })
         .collect();
-    let published: Value = serde_json::from_str(&state.pipeline.key_ring.signing_jwks).unwrap();
+    let published: Value = serde_json::from_str(
+        state
+            .pipeline
+            .key_ring
+            .signing_jwks(state.pipeline.clock.now()),
+    )
+    .unwrap();
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(published["keys"][0].clone()).unwrap();
     let verifying_key = DecodingKey::from_jwk(&jwk).unwrap();
     World {

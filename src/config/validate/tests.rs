@@ -324,6 +324,7 @@ upstream = "idp"
     assert_eq!(config.keys.default_signing_alg, JwsAlg::RS256);
     assert_eq!(config.keys.decryption_algs.len(), 6);
     assert_eq!(config.keys.content_encryption.len(), 6);
+    assert_eq!(config.keys.retire_leeway, Duration::from_secs(5 * 60));
 
     let limits = config.limits;
     assert_eq!(limits.max_body_bytes, 65536);
