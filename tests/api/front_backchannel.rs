@@ -353,3 +353,22 @@ async fn a_client_rule_that_drops_sid_drops_it_from_the_relayed_token_too_and_ma
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(lifetime, 60, "the client's max_ttl caps the relayed token");
 }
+
+#[tokio::test]
+async fn a_logout_token_taken_before_a_reload_is_still_a_replay_after_it() {
+    let world = world().await;
+    let token = world.logout_token(json!({}));
+    assert_eq!(world.post("bookstack", &token).await.status, 200);
+
+    world.app.reloader.reload().await.unwrap();
+
+    world
+        .post("bookstack", &token)
+        .await
+        .assert_refused(400, "invalid_request");
+    assert_eq!(
+        world.rp.received().len(),
+        1,
+        "the replay never reached the RP"
+    );
+}

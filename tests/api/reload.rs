@@ -133,6 +133,86 @@ async fn an_unchanged_client_keeps_its_rate_limit_bucket_across_a_reload() {
 }
 
 #[tokio::test]
+async fn a_reload_forgets_no_failed_authentication() {
+    let app = spawn_app_with(Options {
+        policy: policy("", &[("app", "")]),
+        limits: "[limits]\nfailed_auth = { per_second = 0.01, burst = 2 }\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let token = app.id_token(json!("app"), json!({}));
+    let guess = || {
+        send(
+            app.http
+                .post(app.url("/exchange"))
+                .basic_auth("app", Some("wrong-guess-0123456789"))
+                .form(&[
+                    ("grant_type", GRANT),
+                    ("subject_token", token.as_str()),
+                    ("subject_token_type", ID_TOKEN),
+                ]),
+        )
+    };
+    for _ in 0..2 {
+        guess().await.assert_refused(401, "invalid_client");
+    }
+
+    app.write_policy(&policy("", &[("app", ""), ("added", "")]));
+    app.reloader.reload().await.unwrap();
+
+    guess().await.assert_refused(429, "slow_down");
+}
+
+/// A request takes the state once, when it starts: one whose body is still arriving when a reload
+/// removes its client finishes as the config that was current at its start says.
+#[tokio::test]
+async fn a_request_in_flight_during_a_reload_finishes_on_the_state_it_started_with() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = app_with(policy("", &[("app", ""), ("other", "")])).await;
+    let token = app.id_token(json!("app"), json!({}));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", GRANT)
+        .append_pair("subject_token", &token)
+        .append_pair("subject_token_type", ID_TOKEN)
+        .finish();
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("app:{}", secret_of("app")),
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    stream
+        .write_all(
+            format!(
+                "POST /exchange HTTP/1.1\r\nhost: tokenbridge\r\nauthorization: Basic {basic}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{first}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    app.write_policy(&policy("", &[("other", "")]));
+    app.reloader.reload().await.unwrap();
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(
+        app.exchange("app", &token, &[]).await.status,
+        401,
+        "a request after the reload sees the client gone"
+    );
+}
+
+#[tokio::test]
 async fn a_broken_config_leaves_the_old_one_serving_logs_every_problem_and_readyz_shows_it() {
     let app = app_with(policy("", &[("app", "")])).await;
     let token = app.id_token(json!("app"), json!({}));
@@ -278,4 +358,52 @@ async fn wait_for_generation(app: &TestApp, generation: u64) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// Step 2 of the rotation runbook without a restart: the next key is published by a reload, the
+/// summary says so, and the schedule is warned about for that key only (the keys already
+/// published were warned about when they were).
+#[tokio::test]
+async fn a_key_published_by_a_reload_is_summed_up_and_its_early_activation_warned_about() {
+    let keys = |next: &str| {
+        format!(
+            "[keys]\ndir = \"{{dir}}\"\n{}{next}",
+            fixture_signing_keys()
+        )
+    };
+    let soon = tokenbridge::clock::rfc3339::format(now() + 600);
+    let early = format!(
+        "[[keys.signing]]\nfile = \"{}\"\nalg = \"RS256\"\nkid = \"reloaded-early\"\nactivate_at = \"{soon}\"\n\n",
+        fixture_keys().join("signing-PS256.pem").display()
+    );
+    let upstream = "[[upstream]]\nname = \"op\"\nissuer = \"https://127.0.0.1:1\"\n";
+    let service = Service::start(&format!("{}{upstream}", keys(""))).await;
+
+    std::fs::write(
+        &service.config_path,
+        service.config_text(&format!("{}{upstream}", keys(&early))),
+    )
+    .unwrap();
+    let summary = service.reloader.reload().await.unwrap();
+
+    assert_eq!(summary.keys.added, ["reloaded-early (sig): next"]);
+    let jwks = service.get_json("/.well-known/jwks.json").await;
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key["kid"] == "reloaded-early")
+    );
+    let warned = |kid: &str| {
+        captured_logs()
+            .lines()
+            .filter(|line| line.contains(&format!("key {kid} activates at")))
+            .count()
+    };
+    assert_eq!(warned("reloaded-early"), 1);
+
+    // Reloaded again unchanged: the key is no longer new, so it is not warned about again.
+    service.reloader.reload().await.unwrap();
+    assert_eq!(warned("reloaded-early"), 1);
 }
