@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -88,6 +89,36 @@ impl PipelineStep {
             PipelineStep::Decrypt => "decrypt",
             PipelineStep::Verify => "verify",
             PipelineStep::Sign => "sign",
+        }
+    }
+}
+
+/// The text formats a scrape can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0, what Prometheus asks for first.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4, for tools that read only it (promtool, older
+    /// scrapers, a person with curl).
+    PrometheusText,
+}
+
+impl Exposition {
+    /// OpenMetrics when `accept` names it, else the Prometheus text format.
+    pub fn negotiate(accept: Option<&str>) -> Exposition {
+        match accept {
+            Some(accept) if accept.contains("application/openmetrics-text") => {
+                Exposition::OpenMetrics
+            }
+            _ => Exposition::PrometheusText,
+        }
+    }
+
+    /// The `Content-Type` of a scrape in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Exposition::PrometheusText => prometheus_text::CONTENT_TYPE,
         }
     }
 }
@@ -278,14 +309,24 @@ impl Metrics {
     }
 
     /// The scrape: the counters above, then what the state being served and the process say
-    /// now, in the OpenMetrics text format.
-    pub fn render(&self, live: &LiveState) -> String {
+    /// now.
+    pub fn render(&self, live: &LiveState, format: Exposition) -> String {
+        let registries = [
+            &self.registry,
+            &scrape::state_registry(live),
+            &process::registry(self.started_at),
+        ];
         let mut text = String::with_capacity(16 * 1024);
         // Writing to a String can't fail; a family that could not be written is left out.
-        let _ = encode_registry(&mut text, &self.registry);
-        let _ = encode_registry(&mut text, &scrape::state_registry(live));
-        let _ = encode_registry(&mut text, &process::registry(self.started_at));
-        let _ = encode_eof(&mut text);
+        for registry in registries {
+            let _ = match format {
+                Exposition::OpenMetrics => encode_registry(&mut text, registry),
+                Exposition::PrometheusText => prometheus_text::encode(&mut text, registry),
+            };
+        }
+        if format == Exposition::OpenMetrics {
+            let _ = encode_eof(&mut text);
+        }
         if !text.ends_with('\n') {
             let _ = writeln!(text);
         }

@@ -21,6 +21,10 @@ async fn scrape(app: &TestApp) -> String {
     let response = app
         .http
         .get(format!("http://127.0.0.1:{port}/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
         .send()
         .await
         .unwrap();
@@ -133,13 +137,35 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     assert!(sample(&text, "process_cpu_seconds_total").is_some());
     assert!(text.ends_with("# EOF\n"));
 
+    // Without OpenMetrics in Accept (promtool, curl): the Prometheus text format.
+    let port = app.telemetry_port.unwrap();
+    let classic = app
+        .http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        classic.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let classic = classic.text().await.unwrap();
+    assert!(classic.contains("# TYPE tokenbridge_exchanges_total counter"));
+    assert_eq!(
+        sample(
+            &classic,
+            "tokenbridge_exchanges_total{client=\"app\",upstream=\"idp\",outcome=\"issued\",error=\"\"}"
+        ),
+        Some(7.0)
+    );
+    assert!(!classic.contains("# EOF"));
+
     let main_port = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(
         main_port.status(),
         404,
         "not on the main port unless configured"
     );
-    let port = app.telemetry_port.unwrap();
     let ready = app
         .http
         .get(format!("http://127.0.0.1:{port}/readyz"))
