@@ -263,6 +263,22 @@ fn every_alert_is_unit_tested_both_firing_and_silent() {
     }
 }
 
+#[test]
+fn the_readme_says_what_every_alert_means_and_what_to_do() {
+    let readme = read("README.md");
+    let section = readme
+        .split_once("### Alerts and dashboard")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("README has no \"Alerts and dashboard\" section"));
+    for rule in alert_rules() {
+        let name = rule["alert"].as_str().unwrap();
+        assert!(
+            section.contains(&format!("| `{name}` |")),
+            "README's alert table has no row for {name}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- the dashboard
 
 #[test]
