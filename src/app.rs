@@ -16,6 +16,7 @@ use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::http;
 use crate::keyring::{KeyRing, load_or_generate_state_key};
+use crate::metrics::Metrics;
 use crate::reload::{Refreshers, ReloadStatus, Reloader};
 use crate::state::{AppState, LiveState};
 use crate::upstream::{Fetcher, Upstreams};
@@ -46,6 +47,8 @@ pub enum StartError {
 /// file, what reloads it.
 pub struct App {
     server: Server,
+    /// `telemetry.listen`'s server and its port; it stops with the main one.
+    telemetry: Option<(ServerHandle, u16)>,
     live: Arc<LiveState>,
     /// Owns the upstream key refreshers, and swaps in a new state on each good reload.
     reloader: Arc<Reloader>,
@@ -115,12 +118,26 @@ impl App {
         let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
         let issuer = state.pipeline.issuer.clone();
         let workers = config.workers;
-        let live = Arc::new(LiveState::new(state, ReloadStatus::default()));
+        let telemetry = config.telemetry;
+        let loaded = ReloadStatus {
+            last_success_at: Some(clock.now()),
+            ..ReloadStatus::default()
+        };
+        let live = Arc::new(LiveState::new(state, loaded));
         let data = web::Data::from(live.clone());
+        let telemetry_server = match telemetry.listen {
+            Some(addr) => Some(start_telemetry(addr, data.clone())?),
+            None => None,
+        };
         let mut server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
                 .configure(http::routes)
+                .configure(|routes| {
+                    if telemetry.is_metrics_on_main_port {
+                        http::metrics_route(routes);
+                    }
+                })
         })
         .shutdown_timeout(10);
         if let Some(workers) = workers {
@@ -141,10 +158,16 @@ impl App {
         tracing::info!(issuer = %issuer, port, "tokenbridge is listening");
         Ok(App {
             server,
+            telemetry: telemetry_server,
             live,
             reloader,
             triggers,
         })
+    }
+
+    /// The telemetry listener's port, when `telemetry.listen` is set.
+    pub fn telemetry_port(&self) -> Option<u16> {
+        self.telemetry.as_ref().map(|(_, port)| *port)
     }
 
     /// Stops the server: new connections refused, in-flight requests finish within the deadline.
@@ -166,12 +189,44 @@ impl App {
     /// Serves until stopped by a signal (SIGINT/SIGTERM: graceful) or through `handle()`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some((telemetry, _)) = self.telemetry {
+            telemetry.stop(true).await;
+        }
         for trigger in self.triggers {
             trigger.abort();
         }
         self.reloader.stop().await;
         result
     }
+}
+
+/// The telemetry listener: `/metrics` and the probes on their own port (one worker: a scrape
+/// every few seconds needs no more), so they can be reachable where `/exchange` is not.
+fn start_telemetry(
+    addr: std::net::SocketAddr,
+    data: web::Data<LiveState>,
+) -> Result<(ServerHandle, u16), StartError> {
+    let listen_error = |source| StartError::Listen {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(listen_error)?;
+    let port = listener.local_addr().map_err(listen_error)?.port();
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .configure(http::telemetry_routes)
+    })
+    .workers(1)
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(listen_error)?
+    .run();
+    let handle = server.handle();
+    // The server runs once started; the task only waits for it to finish.
+    tokio::spawn(server);
+    tracing::info!(port, "the telemetry listener is listening");
+    Ok((handle, port))
 }
 
 /// Logs, at start and after each reload, every setting that weakens a check.
@@ -281,6 +336,10 @@ fn state_with_keys(
         Some(previous) => previous.forwarder.clone(),
         None => Forwarder::new()?,
     };
+    let metrics = match previous {
+        Some(previous) => previous.pipeline.metrics.clone(),
+        None => Arc::new(Metrics::new(clock.now())),
+    };
     let pipeline = Pipeline::new(
         config.issuer.clone(),
         keys,
@@ -288,6 +347,7 @@ fn state_with_keys(
         clock,
         config.limits,
         config.keys.content_encryption.clone(),
+        metrics,
     );
     Ok(AppState {
         pipeline: Arc::new(pipeline),

@@ -32,6 +32,7 @@ mod front;
 mod http;
 pub mod jose;
 pub mod keyring;
+pub mod metrics;
 pub mod oauth;
 pub mod outbound;
 pub mod policy;

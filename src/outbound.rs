@@ -82,9 +82,19 @@ pub fn transport_error(shown: &str, err: &reqwest::Error) -> OutboundError {
     OutboundError::Transport {
         url: shown.to_owned(),
         reason: if err.is_timeout() {
-            "timed out".into()
+            TIMED_OUT.into()
         } else {
             err.to_string()
         },
+    }
+}
+
+/// The `reason` of a transport error that was a timeout.
+const TIMED_OUT: &str = "timed out";
+
+impl OutboundError {
+    /// Whether no answer came within the timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, OutboundError::Transport { reason, .. } if reason == TIMED_OUT)
     }
 }

@@ -82,6 +82,11 @@ impl ClientRegistry {
         }
     }
 
+    /// Every client, in no order: for what reports on the config (metrics), never for requests.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<Client>> {
+        self.by_id.values()
+    }
+
     /// A client by id, unauthenticated: for operator tools (`explain`), never for requests.
     pub fn by_id_unauthenticated(&self, id: &str) -> Option<Arc<Client>> {
         self.by_id.get(id).cloned()

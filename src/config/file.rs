@@ -5,7 +5,16 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
-    "issuer", "listen", "workers", "keys", "limits", "reload", "upstream", "client", "front",
+    "issuer",
+    "listen",
+    "workers",
+    "keys",
+    "limits",
+    "reload",
+    "telemetry",
+    "upstream",
+    "client",
+    "front",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +77,14 @@ pub(super) struct LimitsFile {
     pub max_aud_values: Option<usize>,
     pub max_issued_claims: Option<usize>,
     pub max_issued_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TelemetryFile {
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub metrics_on_main_port: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -35,6 +35,8 @@ pub struct Config {
     pub(crate) limits: Limits,
     /// `[reload]`: whether and how often the files are watched for a live reload.
     pub(crate) reload: ReloadConfig,
+    /// `[telemetry]`: where `/metrics` is served.
+    pub(crate) telemetry: TelemetryConfig,
     /// The trusted IdPs, from `[[upstream]]`.
     pub upstreams: Vec<UpstreamConfig>,
     /// The clients that may exchange, from `[[client]]`.
@@ -154,6 +156,15 @@ impl Default for Limits {
     fn default() -> Self {
         defaults::LIMITS
     }
+}
+
+/// The `[telemetry]` section. Like `listen`, it takes effect at start only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TelemetryConfig {
+    /// `telemetry.listen`: a second listener for `/metrics`, `/healthz` and `/readyz`.
+    pub(crate) listen: Option<SocketAddr>,
+    /// `telemetry.metrics_on_main_port`: `/metrics` on the main listener too.
+    pub(crate) is_metrics_on_main_port: bool,
 }
 
 /// The `[reload]` section. SIGHUP reloads whatever it says.

@@ -9,6 +9,7 @@ mod limits;
 mod reload;
 mod secret;
 mod tables;
+mod telemetry;
 mod top_level;
 mod upstreams;
 mod values;
@@ -19,9 +20,10 @@ use toml::Table;
 
 use super::error::{ConfigErrors, Problems};
 use super::file::{
-    ClientFile, FrontFile, KeysFile, LimitsFile, ReloadFile, TOP_LEVEL_KEYS, UpstreamFile,
+    ClientFile, FrontFile, KeysFile, LimitsFile, ReloadFile, TOP_LEVEL_KEYS, TelemetryFile,
+    UpstreamFile,
 };
-use super::{Config, KeysConfig, Limits, ReloadConfig, defaults};
+use super::{Config, KeysConfig, Limits, ReloadConfig, TelemetryConfig, defaults};
 use tables::{entries, section};
 
 /// Parses config text; relative paths are taken from `base` (the config file's folder) and
@@ -61,6 +63,8 @@ pub fn parse_with_env(
         section(&table, "limits", text, &mut problems).unwrap_or_default();
     let reload_file: ReloadFile =
         section(&table, "reload", text, &mut problems).unwrap_or_default();
+    let telemetry_file: TelemetryFile =
+        section(&table, "telemetry", text, &mut problems).unwrap_or_default();
     let upstream_files: Vec<(String, UpstreamFile)> =
         entries(&table, "upstream", text, &mut problems);
     let client_files: Vec<(String, ClientFile)> = entries(&table, "client", text, &mut problems);
@@ -70,6 +74,7 @@ pub fn parse_with_env(
     let keys = keys::validate_keys(keys_file, base, &mut problems);
     let limits = limits::validate_limits(limits_file, &mut problems);
     let reload = reload::validate_reload(reload_file, &mut problems);
+    let telemetry = telemetry::validate_telemetry(telemetry_file, listen, &mut problems);
     let upstreams = upstreams::validate_upstreams(upstream_files, &mut problems);
     let clients =
         clients::validate_clients(client_files, &upstreams, &keys, base, env, &mut problems);
@@ -84,6 +89,7 @@ pub fn parse_with_env(
         keys,
         limits,
         reload,
+        telemetry,
         upstreams,
         clients,
         fronts,
@@ -112,6 +118,10 @@ impl Config {
             reload: ReloadConfig {
                 is_watched: defaults::RELOAD_WATCH,
                 poll_interval: defaults::RELOAD_POLL_INTERVAL,
+            },
+            telemetry: TelemetryConfig {
+                listen: None,
+                is_metrics_on_main_port: false,
             },
             upstreams: Vec::new(),
             warnings: Vec::new(),

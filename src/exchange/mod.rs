@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 pub use audit::{AuditEvent, AuditedRefusal, record_audit};
 pub use error::{ExchangeError, TokenError};
@@ -24,6 +25,7 @@ use crate::clients::Client;
 use crate::config::Limits;
 use crate::jose::alg::JwsAlg;
 use crate::jose::compact::encode_part;
+use crate::metrics::PipelineStep;
 use crate::oauth::TokenType;
 use crate::policy::claims::{IssuedClaims, issued_claims};
 use crate::policy::lifetime::issued_expiry;
@@ -95,9 +97,26 @@ pub async fn decide_as(
     trace: &mut Trace,
 ) -> Result<Decision, ExchangeError> {
     trace.token_fingerprint = Some(fingerprint(&request.subject_token));
-    let jws = subject::open(pipeline, request.subject_token, trace).await?;
+    // Five compact parts: a JWE, whose opening is the decrypt step; a JWS's is only parsing.
+    let is_jwe = request
+        .subject_token
+        .bytes()
+        .filter(|&byte| byte == b'.')
+        .count()
+        == 4;
+    let opening = subject::open(pipeline, request.subject_token, trace);
+    let jws = if is_jwe {
+        timed(pipeline, PipelineStep::Decrypt, opening).await?
+    } else {
+        opening.await?
+    };
     let now = pipeline.clock.now();
-    let verified = subject::verify(pipeline, client, &jws, now, trace).await?;
+    let verified = timed(
+        pipeline,
+        PipelineStep::Verify,
+        subject::verify(pipeline, client, &jws, now, trace),
+    )
+    .await?;
     let access_mark = access_token_mark(verified.signed.typ.as_deref(), &verified.signed.claims);
     if let (TokenType::IdToken, Some(mark)) = (request.subject_token_type, access_mark) {
         return Err(TokenError::NotAnIdToken(mark).into());
@@ -266,8 +285,41 @@ pub fn fresh_jti() -> Result<String, ExchangeError> {
     Ok(encode_part(&bytes))
 }
 
+/// `work`, as one step of the pipeline: inside a tracing span named after it, and timed into
+/// `tokenbridge_exchange_step_duration_seconds`.
+async fn timed<T>(
+    pipeline: &Pipeline,
+    step: PipelineStep,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let span = match step {
+        PipelineStep::Decrypt => tracing::info_span!("decrypt"),
+        PipelineStep::Verify => tracing::info_span!("verify"),
+        PipelineStep::Sign => tracing::info_span!("sign"),
+    };
+    let started = pipeline.clock.monotonic();
+    let result = work.instrument(span).await;
+    let elapsed = pipeline.clock.monotonic().saturating_sub(started);
+    pipeline.metrics.step(step, elapsed);
+    result
+}
+
 /// Last step: sign with the client's algorithm, off the reactor when the key is RSA.
 pub async fn sign(
+    pipeline: &Pipeline,
+    alg: JwsAlg,
+    typ: &'static str,
+    claims: Map<String, Value>,
+) -> Result<String, ExchangeError> {
+    timed(
+        pipeline,
+        PipelineStep::Sign,
+        sign_now(pipeline, alg, typ, claims),
+    )
+    .await
+}
+
+async fn sign_now(
     pipeline: &Pipeline,
     alg: JwsAlg,
     typ: &'static str,

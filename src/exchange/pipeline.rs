@@ -1,11 +1,14 @@
 //! What the exchange use case needs to run, and nothing else: made once at start, shared by
 //! `/exchange`, the fronts and `explain`. Live reload replaces it whole.
 
+use std::sync::Arc;
+
 use crate::clock::SharedClock;
 use crate::config::Limits;
 use crate::jose::alg::JweEnc;
 use crate::jose::compact::CompactLimits;
 use crate::keyring::KeyRing;
+use crate::metrics::Metrics;
 use crate::upstream::Upstreams;
 
 /// The exchange's world, read-only while it serves.
@@ -24,6 +27,8 @@ pub struct Pipeline {
     pub compact_limits: CompactLimits,
     /// The `enc` values a JWE may use (`keys.content_encryption`).
     pub content_encryption: Vec<JweEnc>,
+    /// What requests count and time; the same for the whole process, across reloads.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Pipeline {
@@ -35,6 +40,7 @@ impl Pipeline {
         clock: SharedClock,
         limits: Limits,
         content_encryption: Vec<JweEnc>,
+        metrics: Arc<Metrics>,
     ) -> Pipeline {
         Pipeline {
             issuer,
@@ -49,6 +55,7 @@ impl Pipeline {
             },
             limits,
             content_encryption,
+            metrics,
         }
     }
 }

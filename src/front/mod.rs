@@ -35,6 +35,7 @@ pub(crate) use userinfo::userinfo;
 use crate::clients::{Client, ClientRegistry};
 use crate::config::FrontConfig;
 use crate::keyring::STATE_KEY_BYTES;
+use crate::metrics::Metrics;
 use crate::upstream::{FetchError, Upstream, Upstreams};
 use replay::SeenJtis;
 use seal::StateSeal;
@@ -128,6 +129,7 @@ impl Front {
     pub(crate) async fn forward(
         &self,
         forwarder: &Forwarder,
+        metrics: &Metrics,
         max_bytes: usize,
         name: &'static str,
         request: RelyingPartyRequest<'_>,
@@ -148,8 +150,16 @@ impl Front {
                 timeout: self.upstream.config.fetch_timeout,
                 max_bytes,
             })
-            .await
-            .map_err(|err| self.unavailable(&err.into()))?;
+            .await;
+        let endpoint_label = match name {
+            "token_endpoint" => "token",
+            "userinfo_endpoint" => "userinfo",
+            _ => "other",
+        };
+        let status = forwarded.as_ref().ok().map(|answer| answer.status);
+        let is_timeout = matches!(&forwarded, Err(FetchError::Outbound(err)) if err.is_timeout());
+        metrics.idp_answer(&self.config.client, endpoint_label, status, is_timeout);
+        let forwarded = forwarded.map_err(|err| self.unavailable(&err.into()))?;
         if forwarded.status >= 500 || (300..400).contains(&forwarded.status) {
             return Err(self.unavailable(&FrontError::ServerError(forwarded.status)));
         }

@@ -53,7 +53,13 @@ pub(crate) async fn token(
     };
     let max_bytes = pipeline.limits.max_body_bytes;
     let forwarded = match front
-        .forward(forwarder, max_bytes, "token_endpoint", request)
+        .forward(
+            forwarder,
+            &pipeline.metrics,
+            max_bytes,
+            "token_endpoint",
+            request,
+        )
         .await
     {
         Ok(forwarded) => forwarded,

@@ -19,7 +19,13 @@ pub(crate) async fn userinfo(
 ) -> FrontOutcome {
     let max_bytes = pipeline.limits.max_body_bytes;
     let forwarded = match front
-        .forward(forwarder, max_bytes, "userinfo_endpoint", request)
+        .forward(
+            forwarder,
+            &pipeline.metrics,
+            max_bytes,
+            "userinfo_endpoint",
+            request,
+        )
         .await
     {
         Ok(forwarded) if forwarded.status == 200 => forwarded,

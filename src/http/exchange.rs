@@ -10,10 +10,21 @@ use super::body::read_body;
 use super::credentials::client_credentials;
 use super::current::CurrentState;
 use super::error::{EdgeError, no_store, render_error};
+use crate::clients::Client;
 use crate::exchange::{
     self, AuditEvent, AuditedRefusal, ExchangeRequest, Issued, RequestParams, Trace, record_audit,
 };
+use crate::metrics::ExchangeOutcome;
 use crate::state::AppState;
+
+/// Who an exchange is attributed to: the client id as presented (the audit line's, so a failed
+/// authentication is attributed) and the client it proved to be (the metrics', whose labels
+/// must come from the config).
+#[derive(Default)]
+struct Caller {
+    presented_id: Option<String>,
+    client: Option<Arc<Client>>,
+}
 
 pub(super) async fn exchange(
     state: CurrentState,
@@ -21,9 +32,10 @@ pub(super) async fn exchange(
     payload: web::Payload,
 ) -> HttpResponse {
     let state = state.into_inner();
+    let started = state.pipeline.clock.monotonic();
     let mut trace = Trace::default();
-    let mut client_id = None;
-    let outcome = handle(&state, &request, payload, &mut trace, &mut client_id).await;
+    let mut caller = Caller::default();
+    let outcome = handle(&state, &request, payload, &mut trace, &mut caller).await;
     let audited = match &outcome {
         Ok(_) => Ok(()),
         Err(err) => Err(AuditedRefusal {
@@ -31,7 +43,26 @@ pub(super) async fn exchange(
             reason: err,
         }),
     };
-    record_audit(AuditEvent::Exchange, client_id.as_deref(), &trace, audited);
+    record_audit(
+        AuditEvent::Exchange,
+        caller.presented_id.as_deref(),
+        &trace,
+        audited,
+    );
+    let pipeline = &state.pipeline;
+    let upstream = trace
+        .upstream
+        .as_deref()
+        .and_then(|issuer| pipeline.upstreams.by_issuer(issuer));
+    pipeline.metrics.exchange(&ExchangeOutcome {
+        client: caller
+            .client
+            .as_ref()
+            .map_or("", |client| &client.config.id),
+        upstream: upstream.map_or("", |upstream| &upstream.config.name),
+        error: outcome.as_ref().err().map(|err| err.code().as_str()),
+        duration: pipeline.clock.monotonic().saturating_sub(started),
+    });
     match outcome {
         Ok(issued) => success(&issued),
         Err(err) => render_error(&err),
@@ -43,7 +74,7 @@ async fn handle(
     request: &HttpRequest,
     payload: web::Payload,
     trace: &mut Trace,
-    client_id: &mut Option<String>,
+    caller: &mut Caller,
 ) -> Result<Issued, EdgeError> {
     let pipeline = &state.pipeline;
     let body = read_body(request, payload, &pipeline.limits).await?;
@@ -65,23 +96,31 @@ async fn handle(
     };
     let address = request.peer_addr().map(|peer| peer.ip());
     let now = pipeline.clock.monotonic();
-    if let Some(address) = address {
-        state.failed_auth.check(address, now)?;
+    if let Some(address) = address
+        && let Err(blocked) = state.failed_auth.check(address, now)
+    {
+        pipeline.metrics.failed_auth_blocked();
+        return Err(blocked.into());
     }
     let authenticated = client_credentials(request, &params).and_then(|credentials| {
-        *client_id = Some(credentials.client_id.clone());
+        caller.presented_id = Some(credentials.client_id.clone());
         Ok(state.clients.authenticate(&credentials)?)
     });
     let client = match authenticated {
         Ok(client) => client,
         Err(err) => {
+            pipeline.metrics.failed_authentication();
             if let Some(address) = address {
                 state.failed_auth.record_failure(address, now);
             }
             return Err(err.into());
         }
     };
-    client.bucket.take(pipeline.clock.monotonic())?;
+    caller.client = Some(client.clone());
+    if let Err(limited) = client.bucket.take(pipeline.clock.monotonic()) {
+        pipeline.metrics.rate_limited(&client.config.id);
+        return Err(limited.into());
+    }
     let exchange_request = ExchangeRequest::parse(&params, is_form)?;
     Ok(exchange::exchange(pipeline, &client, exchange_request, trace).await?)
 }

@@ -70,8 +70,28 @@ fn render(outcome: FrontOutcome) -> HttpResponse {
     }
 }
 
-/// A handler's answer: its outcome rendered, or its refusal through the one error renderer.
-fn respond(outcome: Result<FrontOutcome, EdgeError>) -> HttpResponse {
+/// A handler's answer: its outcome rendered, or its refusal through the one error renderer;
+/// counted for `endpoint` of the front named `client` (labelled by name only when that front
+/// exists: the path is the caller's).
+fn respond(
+    state: &AppState,
+    client: &str,
+    endpoint: &'static str,
+    outcome: Result<FrontOutcome, EdgeError>,
+) -> HttpResponse {
+    let label = match &outcome {
+        Ok(FrontOutcome::Refused(
+            FrontRefusal::IdpUnavailable | FrontRefusal::IdpKeysUnavailable,
+        )) => "upstream_error",
+        Ok(FrontOutcome::Refused(_)) | Err(_) => "refused",
+        Ok(_) => "ok",
+    };
+    let front = if state.fronts.get(client).is_some() {
+        client
+    } else {
+        ""
+    };
+    state.pipeline.metrics.front_request(front, endpoint, label);
     match outcome {
         Ok(outcome) => render(outcome),
         Err(err) => render_error(&err),
@@ -93,12 +113,13 @@ pub(super) async fn authorize(
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
-    match find_relaying(&state, &client) {
-        Ok(front) => render(
-            front::authorize(&front, request.query_string(), state.pipeline.clock.now()).await,
-        ),
-        Err(err) => render_error(&err),
-    }
+    let outcome = match find_relaying(&state, &client) {
+        Ok(front) => {
+            Ok(front::authorize(&front, request.query_string(), state.pipeline.clock.now()).await)
+        }
+        Err(err) => Err(err),
+    };
+    respond(&state, &client, "authorize", outcome)
 }
 
 pub(super) async fn callback(
@@ -106,32 +127,41 @@ pub(super) async fn callback(
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
-    match find_relaying(&state, &client) {
-        Ok(front) => render(front::callback(
-            &front,
-            request.query_string(),
-            state.pipeline.clock.now(),
-        )),
-        Err(err) => render_error(&err),
-    }
+    let outcome = find_relaying(&state, &client)
+        .map(|front| front::callback(&front, request.query_string(), state.pipeline.clock.now()));
+    respond(&state, &client, "callback", outcome)
 }
 
 pub(super) async fn discovery(state: CurrentState, client: web::Path<String>) -> HttpResponse {
     let front = match find(&state, &client) {
         Ok(front) => front,
-        Err(err) => return render_error(&err),
+        Err(err) => return respond(&state, &client, "discovery", Err(err)),
     };
     match front::front_discovery(&front, &state.pipeline.issuer).await {
-        Ok(document) => HttpResponse::Ok()
-            .insert_header((
-                CACHE_CONTROL,
-                format!(
-                    "public, max-age={}",
-                    state.pipeline.limits.jwks_max_age.as_secs()
-                ),
-            ))
-            .json(document),
-        Err(err) => render_error(&EdgeError::Front(front.unavailable(&err))),
+        Ok(document) => {
+            state
+                .pipeline
+                .metrics
+                .front_request(&front.config.client, "discovery", "ok");
+            HttpResponse::Ok()
+                .insert_header((
+                    CACHE_CONTROL,
+                    format!(
+                        "public, max-age={}",
+                        state.pipeline.limits.jwks_max_age.as_secs()
+                    ),
+                ))
+                .json(document)
+        }
+        Err(err) => {
+            let refusal = front.unavailable(&err);
+            respond(
+                &state,
+                &client,
+                "discovery",
+                Ok(FrontOutcome::Refused(refusal)),
+            )
+        }
     }
 }
 
@@ -141,7 +171,8 @@ pub(super) async fn token(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    respond(token_outcome(&state, &client, &request, payload).await)
+    let outcome = token_outcome(&state, &client, &request, payload).await;
+    respond(&state, &client, "token", outcome)
 }
 
 /// What both front endpoints read before anything is forwarded: the front, the relying
@@ -181,7 +212,8 @@ pub(super) async fn userinfo(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    respond(userinfo_outcome(&state, &client, &request, payload).await)
+    let outcome = userinfo_outcome(&state, &client, &request, payload).await;
+    respond(&state, &client, "userinfo", outcome)
 }
 
 async fn userinfo_outcome(
@@ -213,7 +245,8 @@ pub(super) async fn logout(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    respond(logout_outcome(&state, &client, &request, payload).await)
+    let outcome = logout_outcome(&state, &client, &request, payload).await;
+    respond(&state, &client, "logout", outcome)
 }
 
 async fn logout_outcome(
@@ -238,14 +271,10 @@ pub(super) async fn logout_callback(
     client: web::Path<String>,
     request: HttpRequest,
 ) -> HttpResponse {
-    match find(&state, &client) {
-        Ok(front) => render(front::logout_callback(
-            &state.pipeline,
-            &front,
-            request.query_string().as_bytes(),
-        )),
-        Err(err) => render_error(&err),
-    }
+    let outcome = find(&state, &client).map(|front| {
+        front::logout_callback(&state.pipeline, &front, request.query_string().as_bytes())
+    });
+    respond(&state, &client, "logout_callback", outcome)
 }
 
 /// `POST {front}/backchannel-logout`: the IdP's form with one `logout_token` (Back-Channel
@@ -256,7 +285,8 @@ pub(super) async fn backchannel_logout(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    respond(backchannel_logout_outcome(&state, &client, &request, payload).await)
+    let outcome = backchannel_logout_outcome(&state, &client, &request, payload).await;
+    respond(&state, &client, "backchannel", outcome)
 }
 
 async fn backchannel_logout_outcome(

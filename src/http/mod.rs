@@ -7,6 +7,7 @@ mod error;
 mod exchange;
 mod front;
 mod health;
+mod metrics;
 pub(crate) mod well_known;
 
 use actix_web::{HttpResponse, web};
@@ -60,6 +61,20 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             resource("/front/{client}/backchannel-logout", "POST")
                 .route(web::post().to(front::backchannel_logout)),
         )
+        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)));
+}
+
+/// `/metrics`, on the main listener when `telemetry.metrics_on_main_port` says so.
+pub(crate) fn metrics_route(config: &mut web::ServiceConfig) {
+    config.service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)));
+}
+
+/// The telemetry listener's routes (`telemetry.listen`): the scrape and the probes, nothing a
+/// client or relying party calls.
+pub(crate) fn telemetry_routes(config: &mut web::ServiceConfig) {
+    metrics_route(config);
+    config
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)));
 }

@@ -139,14 +139,20 @@ impl KeyRing {
             .collect()
     }
 
+    /// Until when some key signs `alg`, from `now` on: the first moment none does (`now` when
+    /// none does now), or `None` when one always will.
+    pub fn active_until(&self, alg: JwsAlg, now: UnixTime) -> Option<UnixTime> {
+        self.schedule
+            .holding_from(now)
+            .find(|(_, segment)| segment.signers.iter().all(|(signs, _)| *signs != alg))
+            .map(|(from, _)| from)
+    }
+
     /// A problem for each algorithm in `algs` that some moment from `now` on has no active key.
     pub(super) fn schedule_gaps(&self, now: UnixTime, algs: &[JwsAlg]) -> Vec<ConfigProblem> {
         algs.iter()
             .filter_map(|&alg| {
-                let (from, _) = self
-                    .schedule
-                    .holding_from(now)
-                    .find(|(_, segment)| segment.signers.iter().all(|(signs, _)| *signs != alg))?;
+                let from = self.active_until(alg, now)?;
                 Some(ConfigProblem {
                     key: "keys.signing".into(),
                     message: format!(

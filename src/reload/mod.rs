@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::{StartError, build_next_state, warn_about_dangers};
 use crate::clock::{SharedClock, UnixTime};
-use crate::config::{Config, ConfigErrors, ConfigProblem};
+use crate::config::{Config, ConfigErrors, ConfigProblem, TelemetryConfig};
 use crate::state::LiveState;
 pub(crate) use refreshers::Refreshers;
 pub use summary::{Changes, ReloadSummary};
@@ -40,7 +40,7 @@ pub struct ReloadStatus {
     /// The last refused reload, if it came after the last good one: the config being served is
     /// then older than the file.
     pub last_failure: Option<ReloadFailure>,
-    /// Changed settings that wait for a restart (`listen`, `workers`).
+    /// Changed settings that wait for a restart (`listen`, `workers`, `telemetry`).
     pub needs_restart: Vec<&'static str>,
 }
 
@@ -78,6 +78,7 @@ pub struct Reloader {
 struct Restart {
     listen: std::net::SocketAddr,
     workers: Option<usize>,
+    telemetry: TelemetryConfig,
 }
 
 impl Restart {
@@ -85,6 +86,7 @@ impl Restart {
         Restart {
             listen: config.listen,
             workers: config.workers,
+            telemetry: config.telemetry,
         }
     }
 
@@ -96,6 +98,9 @@ impl Restart {
         }
         if self.workers != config.workers {
             changed.push("workers");
+        }
+        if self.telemetry != config.telemetry {
+            changed.push("telemetry");
         }
         changed
     }

@@ -3,6 +3,7 @@
 //! requests sharing that one fetch. Every age, cooldown and due time is read from the `Clock`'s
 //! monotonic time; moka only coalesces the concurrent refetches.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -57,6 +58,17 @@ pub struct JwksCache {
     /// a new one only once the last has finished `refetch_cooldown` ago.
     refetch_gate: AsyncCache<(), Arc<Refetch>>,
     last_error: RwLock<Option<String>>,
+    /// What the metrics count: fetches that succeeded and failed, and refetches for an unknown
+    /// `kid`. Kept with the cache, so they live as long as its keys do.
+    pub(crate) counts: FetchCounts,
+}
+
+/// The fetches of one key cache, counted.
+#[derive(Default)]
+pub(crate) struct FetchCounts {
+    pub(crate) succeeded: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) unknown_kid_refetches: AtomicU64,
 }
 
 impl JwksCache {
@@ -74,7 +86,17 @@ impl JwksCache {
             current: RwLock::new(None),
             refetch_gate: AsyncCache::builder().max_capacity(1).build(),
             last_error: RwLock::new(None),
+            counts: FetchCounts::default(),
         }
+    }
+
+    /// How long ago the key set in use was fetched; `None` while there is none.
+    pub(crate) fn age(&self) -> Option<Duration> {
+        let now = self.clock.monotonic();
+        let current = self.current.read().ok()?;
+        current
+            .as_ref()
+            .map(|fetched| now.saturating_sub(fetched.at))
     }
 
     /// The last good key set, unless it is older than `max_key_age`.
@@ -112,6 +134,9 @@ impl JwksCache {
             .entry(())
             .or_insert_with_if(
                 async {
+                    self.counts
+                        .unknown_kid_refetches
+                        .fetch_add(1, Ordering::Relaxed);
                     let outcome = self
                         .refresh()
                         .await
@@ -143,6 +168,11 @@ impl JwksCache {
     /// the new set current.
     pub async fn refresh(&self) -> Result<Arc<VerificationKeySet>, FetchError> {
         let result = self.fetch_key_set().await;
+        let count = match result {
+            Ok(_) => &self.counts.succeeded,
+            Err(_) => &self.counts.failed,
+        };
+        count.fetch_add(1, Ordering::Relaxed);
         let error = result.as_ref().err().map(ToString::to_string);
         if let Ok(mut last_error) = self.last_error.write() {
             *last_error = error;

@@ -31,6 +31,7 @@ mod keys_cli;
 mod legacy_validators;
 mod log_injection;
 mod logs;
+mod metrics;
 mod mutations;
 mod pipeline_properties;
 mod reload;

@@ -33,6 +33,8 @@ pub(crate) struct Service {
     pub reloader: Arc<Reloader>,
     /// The config file the service started from, in `dir`.
     pub config_path: PathBuf,
+    /// The telemetry listener's port, when the config has `[telemetry] listen`.
+    pub telemetry_port: Option<u16>,
     /// `issuer`, `listen` and `workers`, which every config the test writes starts with.
     header: String,
     handle: actix_web::dev::ServerHandle,
@@ -63,12 +65,14 @@ impl Service {
             .unwrap_or_else(|err| panic!("{err}"));
         let handle = app.handle();
         let reloader = app.reloader();
+        let telemetry_port = app.telemetry_port();
         tokio::spawn(app.run_until_stopped());
         Service {
             base,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             reloader,
             config_path,
+            telemetry_port,
             header,
             handle,
             dir,

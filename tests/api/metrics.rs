@@ -1,0 +1,337 @@
+//! `/metrics` as an operator reads it: on the telemetry listener only, counting what happened by
+//! the config's names, and never with a label value a caller or a token chose.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const TELEMETRY: &str = "[telemetry]\nlisten = \"127.0.0.1:0\"\n";
+
+async fn app_with_telemetry(policy: Option<String>) -> TestApp {
+    spawn_app_with(Options {
+        limits: TELEMETRY.into(),
+        policy: policy.unwrap_or_else(default_policy),
+        ..Options::default()
+    })
+    .await
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let port = app.telemetry_port.expect("the telemetry listener runs");
+    let response = app
+        .http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    response.text().await.unwrap()
+}
+
+/// The value of the sample whose name and labels are exactly `series` (labels in the order the
+/// scrape writes them).
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[tokio::test]
+async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telemetry_port_only() {
+    let app = app_with_telemetry(None).await;
+    let good = app.id_token(json!("app"), json!({}));
+    let elsewhere = app.id_token(json!("somebody-else"), json!({}));
+    for _ in 0..7 {
+        assert_eq!(app.exchange("app", &good, &[]).await.status, 200);
+    }
+    for _ in 0..3 {
+        app.exchange("app", &elsewhere, &[])
+            .await
+            .assert_refused(400, "invalid_target");
+    }
+    let wrong_secret = send(
+        app.http
+            .post(app.url("/exchange"))
+            .basic_auth("app", Some("not-the-secret-0123456789"))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", good.as_str()),
+                ("subject_token_type", ID_TOKEN),
+            ]),
+    )
+    .await;
+    wrong_secret.assert_refused(401, "invalid_client");
+
+    let text = scrape(&app).await;
+
+    let exchanges = |client: &str, upstream: &str, outcome: &str, error: &str| {
+        sample(
+            &text,
+            &format!(
+                "tokenbridge_exchanges_total{{client=\"{client}\",upstream=\"{upstream}\",outcome=\"{outcome}\",error=\"{error}\"}}"
+            ),
+        )
+    };
+    assert_eq!(exchanges("app", "idp", "issued", ""), Some(7.0), "{text}");
+    assert_eq!(
+        exchanges("app", "idp", "refused", "invalid_target"),
+        Some(3.0)
+    );
+    assert_eq!(exchanges("", "", "refused", "invalid_client"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_exchange_duration_seconds_count{client=\"app\",outcome=\"issued\"}"
+        ),
+        Some(7.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_exchange_step_duration_seconds_count{step=\"verify\"}"
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_exchange_step_duration_seconds_count{step=\"sign\"}"
+        ),
+        Some(7.0)
+    );
+    assert_eq!(
+        sample(&text, "tokenbridge_failed_authentications_total"),
+        Some(1.0)
+    );
+    assert!(
+        sample(&text, "tokenbridge_upstream_keys{upstream=\"idp\"}").is_some_and(|keys| keys > 0.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "tokenbridge_upstream_keys_age_seconds{upstream=\"idp\"}"
+        )
+        .is_some()
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_upstream_key_refreshes_total{upstream=\"idp\",result=\"ok\"}"
+        ),
+        Some(1.0)
+    );
+    assert!(text.contains("tokenbridge_build_info{version=\""));
+    assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0));
+    assert!(sample(&text, "process_open_fds").is_some_and(|fds| fds > 0.0));
+    assert!(sample(&text, "process_cpu_seconds_total").is_some());
+    assert!(text.ends_with("# EOF\n"));
+
+    let main_port = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        main_port.status(),
+        404,
+        "not on the main port unless configured"
+    );
+    let port = app.telemetry_port.unwrap();
+    let ready = app
+        .http
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status().as_u16(),
+        app.ready_status().await,
+        "the probes are on the telemetry port too"
+    );
+    let exchange = app
+        .http
+        .post(format!("http://127.0.0.1:{port}/exchange"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exchange.status(), 404, "nothing a client calls is on it");
+}
+
+#[tokio::test]
+async fn our_keys_and_the_reloads_are_in_the_scrape() {
+    let app = app_with_telemetry(None).await;
+    let text = scrape(&app).await;
+    let jwks = app.get_json("/.well-known/jwks.json").await;
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    let alg = jwks["keys"][0]["alg"].as_str().unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "tokenbridge_key_info{{kid=\"{kid}\",alg=\"{alg}\",use=\"sig\",state=\"active\"}}"
+            )
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_signing_active_until_timestamp_seconds{alg=\"RS256\"}"
+        ),
+        Some(f64::INFINITY)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_config_reloads_total{result=\"success\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "tokenbridge_config_last_reload_failed"),
+        Some(0.0)
+    );
+
+    std::fs::write(&app.config_path, "not toml [").unwrap();
+    app.reloader.reload().await.unwrap_err();
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_config_reloads_total{result=\"failure\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "tokenbridge_config_last_reload_failed"),
+        Some(1.0)
+    );
+}
+
+/// Labels come only from the config: a token's claims, a presented client id, an unknown front
+/// in the path and a request path never become a label value (or a new series).
+#[tokio::test]
+async fn no_label_value_comes_from_a_token_a_caller_or_a_path() {
+    let app = app_with_telemetry(Some(format!(
+        "{}\n[[front]]\nclient = \"app\"\nupstream = \"idp\"\n",
+        default_policy()
+    )))
+    .await;
+    let hostile_round = |round: &'static str| {
+        let app = &app;
+        async move {
+            let hostile = format!("evil{round}\\\"}}label{{x=\"1");
+            let token = app.id_token(
+                json!([hostile, "app"]),
+                json!({"sub": hostile, "iss": format!("https://evil-issuer{round}.example"), "email": hostile}),
+            );
+            app.exchange("app", &token, &[]).await;
+            let forged = app.id_token(json!(hostile), json!({"sub": hostile}));
+            app.exchange("app", &forged, &[]).await;
+            let presented = send(
+                app.http
+                    .post(app.url("/exchange"))
+                    .basic_auth(
+                        format!("evil-client-id{round}"),
+                        Some("whatever-secret-0123456789"),
+                    )
+                    .form(&[
+                        ("grant_type", GRANT),
+                        ("subject_token", forged.as_str()),
+                        ("subject_token_type", ID_TOKEN),
+                    ]),
+            )
+            .await;
+            presented.assert_refused(401, "invalid_client");
+            for path in [
+                format!("/front/evil-front-name{round}/token"),
+                "/front/app/token".to_owned(),
+                format!("/metrics-evil-path{round}"),
+            ] {
+                app.http.post(app.url(&path)).send().await.unwrap();
+            }
+        }
+    };
+    hostile_round("-1").await;
+    let after_one_round = scrape(&app).await;
+    hostile_round("-2").await;
+    let text = scrape(&app).await;
+
+    for chosen_by_caller in [
+        "evil",
+        "evil-issuer",
+        "evil-client-id",
+        "evil-front-name",
+        "metrics-evil-path",
+        "ada@example.com",
+        "user-1",
+    ] {
+        assert!(
+            !text.contains(chosen_by_caller),
+            "{chosen_by_caller:?} reached the scrape:\n{text}"
+        );
+    }
+    let configured_clients = [
+        "",
+        "app",
+        "only",
+        "first",
+        "requested",
+        "rewriter",
+        "stranger",
+        "ps256",
+        "es256",
+        "eddsa",
+    ];
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        if let Some(start) = line.find("client=\"") {
+            let value = &line[start + 8..];
+            let value = &value[..value.find('"').unwrap()];
+            assert!(
+                configured_clients.contains(&value),
+                "client label {value:?} in {line}"
+            );
+        }
+        if let Some(start) = line.find("front=\"") {
+            let value = &line[start + 7..];
+            let value = &value[..value.find('"').unwrap()];
+            assert!(
+                ["", "app"].contains(&value),
+                "front label {value:?} in {line}"
+            );
+        }
+    }
+    assert_eq!(
+        sample(
+            &text,
+            "tokenbridge_front_requests_total{front=\"\",endpoint=\"token\",outcome=\"refused\"}"
+        ),
+        Some(2.0),
+        "the unknown front is counted, without its name"
+    );
+    assert!(
+        sample(
+            &text,
+            "tokenbridge_front_requests_total{front=\"app\",endpoint=\"token\",outcome=\"refused\"}"
+        )
+        .is_some()
+    );
+    let series = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+            .filter(|series| !series.starts_with("process_"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        series(&text),
+        series(&after_one_round),
+        "other hostile values made no new series"
+    );
+}
