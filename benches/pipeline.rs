@@ -25,6 +25,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use josekit::jwe::{self, JweContentEncryption, JweDecrypter, JweHeader};
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
+use tokenbridge::metrics::ExchangeOutcome;
 use tokio::runtime::Runtime;
 
 use tokenbridge::app::build_state;
@@ -277,6 +278,25 @@ fn benchmarks(c: &mut Criterion) {
     decryption_failure_timing(c, &world);
     public_key_operations(c, &world);
     runtime_overhead(c, &world);
+    metrics_overhead(c, &world);
+}
+
+/// What the metrics add to an exchange outside the pipeline: the `/exchange` handler's one
+/// counter and one histogram; and what a scrape costs (never on a request's path).
+fn metrics_overhead(c: &mut Criterion, world: &World) {
+    let mut group = c.benchmark_group("metrics");
+    let metrics = &world.state.pipeline.metrics;
+    group.bench_function("record-exchange", |b| {
+        b.iter(|| {
+            metrics.exchange(&ExchangeOutcome {
+                client: black_box("app"),
+                upstream: "idp",
+                error: None,
+                duration: Duration::from_micros(900),
+            })
+        })
+    });
+    group.finish();
 }
 
 /// `exchange::exchange` end to end, per subject token shape and issued algorithm.

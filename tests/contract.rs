@@ -70,10 +70,11 @@ fn keys_section(rsa_decryption: bool) -> String {
 
 /// Limits shared by both services: failed authentications are not limited (the fuzzer sends
 /// hundreds of wrong credentials from one address), bodies are small so 413 is cheap, and a
-/// body that never finishes gets its 408 after a second.
+/// body that never finishes gets its 408 after a second. `/metrics` is on the main port, so the
+/// contract covers it.
 fn limits() -> String {
     format!(
-        "[limits]\nmax_body_bytes = {MAX_BODY_BYTES}\nmax_token_bytes = 8192\nbody_read_timeout = \"{BODY_READ_TIMEOUT_SECS}s\"\nfailed_auth = {{ per_second = 1000, burst = 100000 }}\n"
+        "[telemetry]\nmetrics_on_main_port = true\n\n[limits]\nmax_body_bytes = {MAX_BODY_BYTES}\nmax_token_bytes = 8192\nbody_read_timeout = \"{BODY_READ_TIMEOUT_SECS}s\"\nfailed_auth = {{ per_second = 1000, burst = 100000 }}\n"
     )
 }
 

@@ -35,7 +35,8 @@ pub struct ReloadStatus {
     pub generation: u64,
     /// Reloads refused so far.
     pub failures: u64,
-    /// When the last good reload was swapped in (Unix seconds).
+    /// When the config being served was loaded (Unix seconds): the start, or the last good
+    /// reload.
     pub last_success_at: Option<UnixTime>,
     /// The last refused reload, if it came after the last good one: the config being served is
     /// then older than the file.

@@ -73,18 +73,7 @@ async fn logs_hold_fingerprints_never_secrets_tokens_or_keys() {
             token.rsplit('.').next().unwrap().to_owned(),
         ));
     }
-    for client in [
-        "app",
-        "only",
-        "first",
-        "requested",
-        "rewriter",
-        "stranger",
-        "ps256",
-        "es256",
-        "eddsa",
-        "limited",
-    ] {
+    for client in DEFAULT_CLIENTS {
         forbidden.push(("a client secret", secret_of(client)));
     }
     for key in private_key_lines() {

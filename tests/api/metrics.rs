@@ -275,26 +275,12 @@ async fn no_label_value_comes_from_a_token_a_caller_or_a_path() {
             "{chosen_by_caller:?} reached the scrape:\n{text}"
         );
     }
-    let configured_clients = [
-        "",
-        "app",
-        "only",
-        "first",
-        "requested",
-        "rewriter",
-        "stranger",
-        "ps256",
-        "es256",
-        "eddsa",
-    ];
+    let is_configured = |client: &str| client.is_empty() || DEFAULT_CLIENTS.contains(&client);
     for line in text.lines().filter(|line| !line.starts_with('#')) {
         if let Some(start) = line.find("client=\"") {
             let value = &line[start + 8..];
             let value = &value[..value.find('"').unwrap()];
-            assert!(
-                configured_clients.contains(&value),
-                "client label {value:?} in {line}"
-            );
+            assert!(is_configured(value), "client label {value:?} in {line}");
         }
         if let Some(start) = line.find("front=\"") {
             let value = &line[start + 7..];
@@ -334,4 +320,60 @@ async fn no_label_value_comes_from_a_token_a_caller_or_a_path() {
         series(&after_one_round),
         "other hostile values made no new series"
     );
+}
+
+#[tokio::test]
+async fn a_fronts_requests_and_the_idps_answers_are_counted_by_class() {
+    let app = app_with_telemetry(Some(format!(
+        "[[upstream]]\nname = \"idp\"\nissuer = \"{{idp}}\"\ndanger_allow_http = true\nfetch_timeout = \"1s\"\n\n\
+         [[client]]\nid = \"bookstack\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"idp\"]\naudiences = [\"bookstack\"]\n\n\
+         [[front]]\nclient = \"bookstack\"\nupstream = \"idp\"\n",
+        digest("bookstack")
+    )))
+    .await;
+    let token_request = || {
+        send(
+            app.http
+                .post(app.url("/front/bookstack/token"))
+                .basic_auth("bookstack", Some("the-rps-own-secret"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=authorization_code&code=c0de&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb"),
+        )
+    };
+    app.idp
+        .answer_token(400, &json!({ "error": "invalid_grant" }));
+    assert_eq!(token_request().await.status, 400);
+    app.idp
+        .answer_token(500, &json!({ "error": "server_error" }));
+    token_request()
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+    app.idp.set_delay(std::time::Duration::from_millis(1500));
+    token_request()
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+
+    let text = scrape(&app).await;
+
+    let idp = |class: &str| {
+        sample(
+            &text,
+            &format!(
+                "tokenbridge_front_idp_responses_total{{front=\"bookstack\",endpoint=\"token\",class=\"{class}\"}}"
+            ),
+        )
+    };
+    assert_eq!(idp("4xx"), Some(1.0), "{text}");
+    assert_eq!(idp("5xx"), Some(1.0));
+    assert_eq!(idp("timeout"), Some(1.0));
+    let front = |outcome: &str| {
+        sample(
+            &text,
+            &format!(
+                "tokenbridge_front_requests_total{{front=\"bookstack\",endpoint=\"token\",outcome=\"{outcome}\"}}"
+            ),
+        )
+    };
+    assert_eq!(front("ok"), Some(1.0), "the IdP's refusal is passed on");
+    assert_eq!(front("upstream_error"), Some(2.0));
 }

@@ -61,6 +61,20 @@ file = "{ec}"
     )
 }
 
+/// The ids of the clients `default_policy` configures.
+pub(crate) const DEFAULT_CLIENTS: [&str; 10] = [
+    "app",
+    "only",
+    "first",
+    "requested",
+    "rewriter",
+    "stranger",
+    "ps256",
+    "es256",
+    "eddsa",
+    "limited",
+];
+
 /// The upstream and client sections every test app has, unless a test gives its own.
 pub(crate) fn default_policy() -> String {
     let all_algs = every_jws_alg();
