@@ -100,8 +100,13 @@ impl Prometheus {
     /// Waits, up to 20 seconds, until every query of `wanted` has its value; panics with what
     /// Prometheus said last if one hasn't.
     async fn wait_for(&mut self, wanted: &[(&str, f64)]) {
+        let clock = tokenbridge::clock::SystemClock::shared();
+        let deadline = clock.monotonic() + Duration::from_secs(20);
         let mut last = Vec::new();
         for _ in 0..80 {
+            if clock.monotonic() > deadline {
+                break;
+            }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("prometheus exited: {status}\n{}", self.log());
             }
