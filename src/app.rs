@@ -15,7 +15,7 @@ use crate::config::{Config, ConfigErrors, ConfigProblem};
 use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::http;
-use crate::keyring::{KeyRing, load_or_generate_state_key};
+use crate::keyring::{KeyRing, load_or_generate_state_key, missing_key_message};
 use crate::metrics::Metrics;
 use crate::reload::{Refreshers, ReloadStatus, Reloader};
 use crate::state::{AppState, LiveState};
@@ -311,12 +311,22 @@ fn state_with_keys(
     let state_key = if config.fronts.is_empty() {
         None
     } else {
-        load_or_generate_state_key(&config.keys.front_state_key, may_generate).map_err(|err| {
+        let path = &config.keys.front_state_key;
+        let may_write = may_generate && config.keys.is_generated_when_missing;
+        let key = load_or_generate_state_key(path, may_write).map_err(|err| {
             ConfigErrors(vec![ConfigProblem {
                 key: "keys.front_state_key".into(),
                 message: err.to_string(),
             }])
-        })?
+        })?;
+        if key.is_none() && !config.keys.is_generated_when_missing {
+            return Err(ConfigErrors(vec![ConfigProblem {
+                key: "keys.generate".into(),
+                message: missing_key_message(path, "fronts' state"),
+            }])
+            .into());
+        }
+        key
     };
     let fronts = Fronts::new(
         &config.fronts,

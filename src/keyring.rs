@@ -19,6 +19,7 @@ use crate::jose::decrypt::DecryptionKey;
 use crate::jose::sign::Signer;
 use crate::jose::verify::VerificationKeySet;
 pub use files::{KeyFileError, LoadedKey, load_private_key};
+pub(crate) use load::missing_key_message;
 use load::{LoadedKeys, load_keys};
 use schedule::{DecryptionEntry, Schedule, SigningEntry};
 pub(crate) use state_key::{STATE_KEY_BYTES, load_or_generate_state_key};
@@ -53,6 +54,12 @@ pub fn check_front_state_key(config: &Config) -> Result<Option<String>, ConfigEr
     let path = &config.keys.front_state_key;
     match load_or_generate_state_key(path, false) {
         Ok(Some(_)) => Ok(None),
+        Ok(None) if !config.keys.is_generated_when_missing => {
+            Err(ConfigErrors(vec![ConfigProblem {
+                key: "keys.generate".into(),
+                message: missing_key_message(path, "fronts' state"),
+            }]))
+        }
         Ok(None) => Ok(Some(format!(
             "{} does not exist: serve will generate the fronts' state key there",
             path.display()

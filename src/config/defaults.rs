@@ -26,6 +26,9 @@ pub(super) const DECRYPTION_ALGS: [JweAlg; 6] = JweAlg::ALL;
 /// signed expired (`retire_at` + the longest client `max_ttl`): room for clock skew between
 /// replicas and relying parties.
 pub(super) const RETIRE_LEEWAY: Duration = Duration::from_secs(300);
+/// `keys.generate`: a missing default key is generated, so one instance starts with no setup.
+/// Replicas set it to false: each would make its own key.
+pub(super) const GENERATE_KEYS: bool = true;
 /// `keys.content_encryption`: every content-encryption algorithm tokenbridge implements.
 pub(super) const CONTENT_ENCRYPTION: [JweEnc; 6] = JweEnc::ALL;
 

@@ -30,6 +30,7 @@ pub(super) struct KeysFile {
     pub content_encryption: Option<Vec<String>>,
     pub front_state_key: Option<String>,
     pub retire_leeway: Option<String>,
+    pub generate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

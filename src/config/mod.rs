@@ -98,6 +98,9 @@ pub struct KeysConfig {
     /// `keys.retire_leeway`: added to `retire_at` + the longest `max_ttl` before a retired
     /// signing key leaves the JWKS.
     pub(crate) retire_leeway: Duration,
+    /// `keys.generate`: whether a missing default key file (signing, decryption, the fronts'
+    /// state key) is generated; when not, it is a config error.
+    pub(crate) is_generated_when_missing: bool,
 }
 
 #[derive(Debug, Clone)]

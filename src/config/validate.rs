@@ -113,6 +113,7 @@ impl Config {
                 content_encryption: Vec::new(),
                 front_state_key: defaults::FRONT_STATE_KEY_FILE.into(),
                 retire_leeway: defaults::RETIRE_LEEWAY,
+                is_generated_when_missing: defaults::GENERATE_KEYS,
             },
             limits: Limits::default(),
             reload: ReloadConfig {

@@ -38,15 +38,27 @@ pub(super) fn load_keys(
     let hold = i64::try_from(hold.as_secs()).unwrap_or(i64::MAX);
     let mut notes = Vec::new();
     let mut covered_by_generated = Vec::new();
+    let mut missing = Vec::new();
+    // With `keys.generate = false` a missing default key is an error for serve and check alike:
+    // replicas must never each make their own.
     let mut would_generate = |path: &Path, purpose: &str| -> bool {
-        let is_missing = !may_generate && !path.exists();
-        if is_missing {
+        if path.exists() {
+            return false;
+        }
+        if !keys.is_generated_when_missing {
+            missing.push(ConfigProblem {
+                key: "keys.generate".into(),
+                message: missing_key_message(path, purpose),
+            });
+            return true;
+        }
+        if !may_generate {
             notes.push(format!(
                 "{} does not exist: serve will generate a {purpose} key there",
                 path.display()
             ));
         }
-        is_missing
+        !may_generate
     };
     let mut problems = Vec::new();
     let mut problem = |key: String, err: KeyFileError| {
@@ -165,6 +177,7 @@ pub(super) fn load_keys(
             },
         );
     }
+    problems.extend(missing);
     if !problems.is_empty() {
         return Err(ConfigErrors(problems));
     }
@@ -203,4 +216,12 @@ fn warn_if_generated(loaded: &LoadedKey, path: &Path, purpose: &str) {
             "no {purpose} key existed, so one was generated; keep this file (and share it between replicas) or relying parties will see a new key on every start"
         );
     }
+}
+
+/// Why a missing default key stops the start when `keys.generate = false`.
+pub(crate) fn missing_key_message(path: &Path, purpose: &str) -> String {
+    format!(
+        "is false, and the {purpose} key {} does not exist: make it (tokenbridge keys generate) and give every replica the same file",
+        path.display()
+    )
 }

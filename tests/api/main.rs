@@ -36,6 +36,7 @@ mod mutations;
 mod pipeline_properties;
 mod reload;
 mod reload_live;
+mod replicas;
 mod rotation_interop;
 mod token_types;
 mod upstream;

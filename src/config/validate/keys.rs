@@ -80,6 +80,7 @@ pub(super) fn validate_keys(file: KeysFile, base: &Path, problems: &mut Problems
         decryption_algs,
         content_encryption,
         retire_leeway,
+        is_generated_when_missing: file.generate.unwrap_or(defaults::GENERATE_KEYS),
     }
 }
 

@@ -324,6 +324,7 @@ upstream = "idp"
     assert_eq!(config.keys.default_signing_alg, JwsAlg::RS256);
     assert_eq!(config.keys.decryption_algs.len(), 6);
     assert_eq!(config.keys.content_encryption.len(), 6);
+    assert!(config.keys.is_generated_when_missing);
     assert!(config.reload.is_watched);
     assert_eq!(config.reload.poll_interval, Duration::from_secs(2));
     assert_eq!(config.telemetry.listen, None);

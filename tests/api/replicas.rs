@@ -1,0 +1,80 @@
+//! What replicas need: no instance makes a key of its own (`keys.generate = false`).
+
+use std::net::TcpListener;
+
+use tokenbridge::app::App;
+use tokenbridge::clock::SystemClock;
+
+use crate::cli::tokenbridge;
+use crate::helpers::*;
+
+fn config(dir: &std::path::Path, with_front: bool) -> String {
+    let mut text = format!(
+        "issuer = \"https://tokenbridge.example.com\"\n\n[keys]\ndir = \"{}\"\ngenerate = false\n\n[[upstream]]\nname = \"op\"\nissuer = \"https://127.0.0.1:1\"\n\n[[client]]\nid = \"app\"\nsecret = {{ sha256 = \"{}\" }}\nupstreams = [\"op\"]\naudiences = [\"app\"]\n",
+        dir.join("keys").display(),
+        digest("app")
+    );
+    if with_front {
+        text.push_str("\n[[front]]\nclient = \"app\"\nupstream = \"op\"\n");
+    }
+    text
+}
+
+async fn start(path: &std::path::Path) -> Result<App, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    App::build_from_file_on(path, SystemClock::shared(), listener)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+#[tokio::test]
+async fn with_generate_false_a_missing_key_stops_the_start_and_check_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokenbridge.toml");
+    std::fs::write(&path, config(dir.path(), true)).unwrap();
+
+    let refused = start(&path).await.err().expect("the start is refused");
+    let checked = tokenbridge()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+
+    for missing in ["signing-RS256.pem", "decryption-rsa.pem"] {
+        assert!(
+            refused.contains("keys.generate") && refused.contains(missing),
+            "{refused}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(!checked.status.success());
+    assert!(
+        stderr.contains("keys.generate: is false, and the signing key"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("keys").exists(),
+        "no key was generated, and no directory made"
+    );
+
+    // The shared files in place: the keys start; the front's state key is still missing.
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    for file in ["signing-RS256.pem", "decryption-rsa.pem"] {
+        std::fs::copy(fixture_keys().join(file), keys.join(file)).unwrap();
+    }
+    let refused = start(&path).await.err().expect("the state key is missing");
+    assert!(
+        refused.contains("keys.generate") && refused.contains("front-state.key"),
+        "{refused}"
+    );
+
+    std::fs::write(&path, config(dir.path(), false)).unwrap();
+    let app = start(&path).await.expect("every shared key file is there");
+    let handle = app.handle();
+    let serving = tokio::spawn(app.run_until_stopped());
+    handle.stop(false).await;
+    serving.await.unwrap().unwrap();
+    let files = std::fs::read_dir(&keys).unwrap().count();
+    assert_eq!(files, 2, "still only the shared files");
+}
