@@ -369,5 +369,6 @@ fn state_with_keys(
         failed_auth,
         fronts,
         forwarder,
+        trusted_proxies: config.trusted_proxies.clone(),
     })
 }

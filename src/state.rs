@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 
 use crate::clients::{ClientRegistry, FailedAuthLimiter};
+use crate::config::TrustedProxies;
 use crate::exchange::Pipeline;
 use crate::front::{Forwarder, Fronts};
 use crate::reload::ReloadStatus;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub failed_auth: Arc<FailedAuthLimiter>,
     pub(crate) fronts: Fronts,
     pub(crate) forwarder: Forwarder,
+    /// `limits.trusted_proxies`: whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: TrustedProxies,
     /// The discovery document, rendered once.
     pub discovery: String,
 }

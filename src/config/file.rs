@@ -78,6 +78,7 @@ pub(super) struct LimitsFile {
     pub max_aud_values: Option<usize>,
     pub max_issued_claims: Option<usize>,
     pub max_issued_bytes: Option<usize>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

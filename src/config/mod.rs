@@ -37,6 +37,8 @@ pub struct Config {
     pub(crate) reload: ReloadConfig,
     /// `[telemetry]`: where `/metrics` is served.
     pub(crate) telemetry: TelemetryConfig,
+    /// `limits.trusted_proxies`: the peers whose `X-Forwarded-For` names the client.
+    pub(crate) trusted_proxies: TrustedProxies,
     /// The trusted IdPs, from `[[upstream]]`.
     pub upstreams: Vec<UpstreamConfig>,
     /// The clients that may exchange, from `[[client]]`.
@@ -158,6 +160,18 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         defaults::LIMITS
+    }
+}
+
+/// `limits.trusted_proxies`: the balancers in front of tokenbridge, as addresses or CIDRs. Empty:
+/// the peer is the client, whatever a request's headers say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub(crate) Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Whether `address` is one of the trusted proxies.
+    pub fn contains(&self, address: &std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(address))
     }
 }
 

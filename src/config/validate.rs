@@ -23,7 +23,7 @@ use super::file::{
     ClientFile, FrontFile, KeysFile, LimitsFile, ReloadFile, TOP_LEVEL_KEYS, TelemetryFile,
     UpstreamFile,
 };
-use super::{Config, KeysConfig, Limits, ReloadConfig, TelemetryConfig, defaults};
+use super::{Config, KeysConfig, Limits, ReloadConfig, TelemetryConfig, TrustedProxies, defaults};
 use tables::{entries, section};
 
 /// Parses config text; relative paths are taken from `base` (the config file's folder) and
@@ -59,7 +59,7 @@ pub fn parse_with_env(
     let listen = top_level::validate_listen(table.get("listen"), &mut problems);
     let workers = top_level::validate_workers(table.get("workers"), &mut problems);
     let keys_file: KeysFile = section(&table, "keys", text, &mut problems).unwrap_or_default();
-    let limits_file: LimitsFile =
+    let mut limits_file: LimitsFile =
         section(&table, "limits", text, &mut problems).unwrap_or_default();
     let reload_file: ReloadFile =
         section(&table, "reload", text, &mut problems).unwrap_or_default();
@@ -72,6 +72,8 @@ pub fn parse_with_env(
 
     let warnings = deprecated::deprecated_names(&limits_file, &upstream_files, &mut problems);
     let keys = keys::validate_keys(keys_file, base, &mut problems);
+    let trusted_proxies =
+        limits::validate_trusted_proxies(limits_file.trusted_proxies.take(), &mut problems);
     let limits = limits::validate_limits(limits_file, &mut problems);
     let reload = reload::validate_reload(reload_file, &mut problems);
     let telemetry = telemetry::validate_telemetry(telemetry_file, listen, &mut problems);
@@ -90,6 +92,7 @@ pub fn parse_with_env(
         limits,
         reload,
         telemetry,
+        trusted_proxies,
         upstreams,
         clients,
         fronts,
@@ -124,6 +127,7 @@ impl Config {
                 listen: None,
                 is_metrics_on_main_port: false,
             },
+            trusted_proxies: TrustedProxies::default(),
             upstreams: Vec::new(),
             warnings: Vec::new(),
             clients: Vec::new(),

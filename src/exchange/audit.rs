@@ -57,10 +57,14 @@ pub fn record_audit(
         text(&trace.token_fingerprint),
     );
     let client = client.unwrap_or("");
+    let source = trace
+        .source
+        .map_or_else(String::new, |address| address.to_string());
     match outcome {
         Ok(()) => tracing::info!(
             target: "tokenbridge::audit",
             outcome = "issued",
+            source,
             client,
             front,
             upstream,
@@ -76,6 +80,7 @@ pub fn record_audit(
             outcome = "refused",
             error = refusal.code.as_str(),
             reason = %refusal.reason,
+            source,
             client,
             front,
             upstream,

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 /// The facts of one exchange, each filled in once its check found it.
 #[derive(Debug, Default)]
 pub struct Trace {
+    /// Where the request came from: the peer, or the client behind a trusted proxy.
+    pub source: Option<std::net::IpAddr>,
     /// The subject token's fingerprint (never the token).
     pub token_fingerprint: Option<String>,
     /// The issuer of the upstream the token came from, once it is known.

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::body::read_body;
+use super::client_address::client_address;
 use super::credentials::client_credentials;
 use super::current::CurrentState;
 use super::error::{EdgeError, no_store, render_error};
@@ -94,7 +95,8 @@ async fn handle(
         "application/json" => (RequestParams::from_json(&body)?, false),
         _ => return Err(EdgeError::UnsupportedMediaType),
     };
-    let address = request.peer_addr().map(|peer| peer.ip());
+    let address = client_address(request, &state.trusted_proxies);
+    trace.source = address;
     let now = pipeline.clock.monotonic();
     if let Some(address) = address
         && let Err(blocked) = state.failed_auth.check(address, now)

@@ -1,6 +1,7 @@
 //! The actix-web adapter, kept thin: routes, body bounds, and rendering. No protocol logic.
 
 mod body;
+mod client_address;
 mod credentials;
 mod current;
 mod error;

@@ -78,3 +78,79 @@ async fn with_generate_false_a_missing_key_stops_the_start_and_check_and_nothing
     let files = std::fs::read_dir(&keys).unwrap().count();
     assert_eq!(files, 2, "still only the shared files");
 }
+
+/// Wrong guesses from `forwarded_for` (as a proxy on loopback would forward them), one after
+/// the other: the statuses.
+async fn guesses(app: &TestApp, forwarded_for: &[&str]) -> Vec<u16> {
+    let token = app.id_token(serde_json::json!("app"), serde_json::json!({}));
+    let mut statuses = Vec::new();
+    for address in forwarded_for {
+        let answer = send(
+            app.http
+                .post(app.url("/exchange"))
+                .basic_auth("app", Some("wrong-guess-0123456789"))
+                .header("x-forwarded-for", format!("6.6.6.6, {address}"))
+                .form(&[
+                    ("grant_type", GRANT),
+                    ("subject_token", token.as_str()),
+                    ("subject_token_type", ID_TOKEN),
+                ]),
+        )
+        .await;
+        statuses.push(answer.status);
+    }
+    statuses
+}
+
+fn limited(trusted: &str) -> Options {
+    Options {
+        limits: format!("[limits]\nfailed_auth = {{ per_second = 0.01, burst = 2 }}\n{trusted}"),
+        ..Options::default()
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_failed_auth_limit_counts_the_forwarded_client() {
+    let app = spawn_app_with(limited("trusted_proxies = [\"127.0.0.0/8\"]\n")).await;
+
+    let statuses = guesses(
+        &app,
+        &[
+            "198.51.100.1",
+            "198.51.100.1",
+            "198.51.100.1",
+            "198.51.100.2",
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        statuses,
+        [401, 401, 429, 401],
+        "each client has its own limit"
+    );
+    assert!(
+        captured_logs()
+            .lines()
+            .any(|line| line.contains("tokenbridge::audit")
+                && line.contains("source=\"198.51.100.1\"")),
+        "the audit line names the client behind the proxy"
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_changes_nothing() {
+    let app = spawn_app_with(limited("")).await;
+
+    let statuses = guesses(&app, &["203.0.113.11", "203.0.113.12", "203.0.113.13"]).await;
+
+    assert_eq!(
+        statuses,
+        [401, 401, 429],
+        "the peer is counted, whatever it forwards"
+    );
+    assert!(
+        !captured_logs().contains("source=\"203.0.113."),
+        "an untrusted X-Forwarded-For never reaches the audit line"
+    );
+}

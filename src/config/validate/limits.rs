@@ -4,7 +4,7 @@
 use super::values::{duration, rate_limit};
 use crate::config::error::Problems;
 use crate::config::file::LimitsFile;
-use crate::config::{Limits, defaults};
+use crate::config::{Limits, TrustedProxies, defaults};
 
 pub(super) fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limits {
     let defaults = defaults::LIMITS;
@@ -92,4 +92,25 @@ pub(super) fn validate_limits(file: LimitsFile, problems: &mut Problems) -> Limi
         );
     }
     limits
+}
+
+/// `limits.trusted_proxies`: each entry an address (`10.0.0.7`) or a CIDR (`10.0.0.0/8`).
+pub(super) fn validate_trusted_proxies(
+    entries: Option<Vec<String>>,
+    problems: &mut Problems,
+) -> TrustedProxies {
+    let mut nets = Vec::new();
+    for (index, entry) in entries.unwrap_or_default().iter().enumerate() {
+        let parsed = entry
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => nets.push(net.trunc()),
+            Err(_) => problems.add(
+                format!("limits.trusted_proxies[{index}]"),
+                format!("{entry:?} is not an address or a CIDR such as 10.0.0.0/8"),
+            ),
+        }
+    }
+    TrustedProxies(nets)
 }
