@@ -73,7 +73,10 @@ async fn handle(
         Ok(state.clients.authenticate(&credentials)?)
     });
     let client = match authenticated {
-        Ok(client) => client,
+        Ok(client) => {
+            super::request_id::record_client(&client.config.id);
+            client
+        }
         Err(err) => {
             if let Some(address) = address {
                 state.failed_auth.record_failure(address, now);

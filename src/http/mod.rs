@@ -7,6 +7,7 @@ mod error;
 mod exchange;
 mod front;
 mod health;
+pub(crate) mod request_id;
 pub(crate) mod well_known;
 
 use actix_web::{HttpResponse, web};

@@ -35,6 +35,7 @@ mod mutations;
 mod pipeline_properties;
 mod reload;
 mod reload_live;
+mod request_id;
 mod rotation_interop;
 mod token_types;
 mod upstream;
