@@ -132,6 +132,9 @@ impl App {
         let mut server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
+                .wrap(actix_web::middleware::from_fn(
+                    http::request_id::tag_request,
+                ))
                 .configure(http::routes)
                 .configure(|routes| {
                     if telemetry.is_metrics_on_main_port {

@@ -148,11 +148,18 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve { config, log_format } => {
-            telemetry::init(match log_format {
+            match telemetry::init(match log_format {
                 Format::Text => LogFormat::Text,
                 Format::Json => LogFormat::Json,
-            });
-            runtime.block_on(serve(config))
+            }) {
+                Ok(traces) => {
+                    let outcome = runtime.block_on(serve(config));
+                    // After the server drained: the spans of its last requests are buffered.
+                    traces.shutdown();
+                    outcome
+                }
+                Err(message) => Err(message),
+            }
         }
         Command::Check { config, explain } => check(&config, explain),
         Command::Explain {

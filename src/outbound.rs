@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::stream;
 
 use crate::capped::{CappedError, read_capped};
+use crate::telemetry::traces;
 
 /// How long connecting (TCP and TLS) may take, whatever the request's overall timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,6 +50,16 @@ pub fn client() -> Result<reqwest::Client, OutboundError> {
         .user_agent(concat!("tokenbridge/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| OutboundError::Build(err.to_string()))
+}
+
+/// `request` with the W3C trace context (`traceparent`, `tracestate`) of the span it is sent
+/// from, so that the IdP's trace joins the caller's; unchanged when traces are off or the span
+/// is in no trace (a background refresh).
+pub fn with_trace_context(mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    for (name, value) in traces::outgoing_headers() {
+        request = request.header(name, value);
+    }
+    request
 }
 
 /// A response's body, read only up to `max_bytes` (`capped::read_capped`). `shown` names the URL

@@ -58,7 +58,7 @@ impl Forwarder {
         if let Some(authorization) = outgoing.authorization {
             request = request.header("authorization", authorization);
         }
-        let response = request
+        let response = outbound::with_trace_context(request)
             .send()
             .await
             .map_err(|err| outbound::transport_error(&shown, &err))?;

@@ -109,7 +109,10 @@ async fn handle(
         Ok(state.clients.authenticate(&credentials)?)
     });
     let client = match authenticated {
-        Ok(client) => client,
+        Ok(client) => {
+            super::request_id::record_client(&client.config.id);
+            client
+        }
         Err(err) => {
             pipeline.metrics.failed_authentication();
             if let Some(address) = address {

@@ -20,11 +20,14 @@ use crate::state::AppState;
 /// The front for `client`. A missing one is a refusal like any other: never cached, so a front
 /// configured later is not hidden behind a stored 404.
 fn find(state: &AppState, client: &str) -> Result<Arc<Front>, EdgeError> {
-    state
+    let front = state
         .fronts
         .get(client)
         .cloned()
-        .ok_or(EdgeError::NoSuchFront)
+        .ok_or(EdgeError::NoSuchFront)?;
+    // Found, so `client` is a configured id, not merely the path's.
+    super::request_id::record_client(client);
+    Ok(front)
 }
 
 fn header(request: &HttpRequest, name: HeaderName) -> Option<&str> {

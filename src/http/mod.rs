@@ -9,6 +9,7 @@ mod exchange;
 mod front;
 mod health;
 mod metrics;
+pub(crate) mod request_id;
 pub(crate) mod well_known;
 
 use actix_web::{HttpResponse, web};

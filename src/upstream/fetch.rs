@@ -47,11 +47,12 @@ impl Fetcher {
         if url.scheme() != "https" && !(is_http_allowed && url.scheme() == "http") {
             return Err(FetchError::InsecureScheme { url: shown });
         }
-        let response = self
+        let request = self
             .client
             .get(url.clone())
             .header("accept", "application/json")
-            .timeout(timeout)
+            .timeout(timeout);
+        let response = outbound::with_trace_context(request)
             .send()
             .await
             .map_err(|err| outbound::transport_error(&shown, &err))?;

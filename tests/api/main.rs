@@ -37,6 +37,7 @@ mod pipeline_properties;
 mod reload;
 mod reload_live;
 mod replicas;
+mod request_id;
 mod rotation_interop;
 mod token_types;
 mod upstream;
