@@ -153,9 +153,11 @@ async fn discovery(state: web::Data<IdpState>) -> HttpResponse {
     HttpResponse::Ok().json(document)
 }
 
-async fn jwks(state: web::Data<IdpState>) -> HttpResponse {
+async fn jwks(state: web::Data<IdpState>, request: actix_web::HttpRequest) -> HttpResponse {
+    #[cfg(not(feature = "test-util"))]
+    let _ = request;
     #[cfg(feature = "test-util")]
-    if let Some(response) = state.controls.before_jwks().await {
+    if let Some(response) = state.controls.before_jwks(&request).await {
         return response;
     }
     let document = state

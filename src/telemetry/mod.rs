@@ -89,21 +89,28 @@ fn build<W>(
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_ansi(is_ansi)
-        .with_env_filter(filter)
-        .with_target(true);
+    // On a registry, so that the OpenTelemetry bridge can have a filter of its own (spans only)
+    // beside the global one.
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Text => builder
-            .fmt_fields(EscapedFields)
-            .with_writer(writer)
-            .finish()
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(is_ansi)
+                    .with_target(true)
+                    .fmt_fields(EscapedFields)
+                    .with_writer(writer),
+            )
             .with(otel_layer(tracer))
             .into(),
-        LogFormat::Json => builder
-            .json()
-            .with_writer(json::EscapingMakeWriter(writer))
-            .finish()
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_ansi(is_ansi)
+                    .with_target(true)
+                    .with_writer(json::EscapingMakeWriter(writer)),
+            )
             .with(otel_layer(tracer))
             .into(),
     }

@@ -419,12 +419,22 @@ pub(crate) struct Serving {
 
 /// `start_serve`, keeping what the process logs. `config` is `dir/tokenbridge.toml`.
 pub(crate) fn start_serve_logged(dir: &std::path::Path, config: &str) -> Serving {
+    start_serve_logged_with(dir, config, &[])
+}
+
+/// `start_serve_logged` with `env` set for the process.
+pub(crate) fn start_serve_logged_with(
+    dir: &std::path::Path,
+    config: &str,
+    env: &[(&str, &str)],
+) -> Serving {
     use std::io::{BufRead, BufReader};
     let path = dir.join("tokenbridge.toml");
     std::fs::write(&path, config).unwrap();
     let mut child = tokenbridge()
         .args(["serve", "--config"])
         .arg(&path)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .spawn()

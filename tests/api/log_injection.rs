@@ -52,7 +52,10 @@ async fn forged_lines_in_every_logged_request_value_stay_inside_one_text_event()
     let mut audit = (0, 0);
     for line in run.log.lines() {
         let mut words = line.split_whitespace();
-        let (timestamp, level, target) = (words.next(), words.next(), words.next());
+        let (timestamp, level) = (words.next(), words.next());
+        // A request's lines start with its span (`request{request_id=…}:`), then the target.
+        let mut words = words.skip_while(|word| word.starts_with("request{"));
+        let target = words.next();
         assert!(
             timestamp.is_some_and(is_recent_timestamp),
             "a line that is no event of this run: {line}"

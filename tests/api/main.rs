@@ -40,5 +40,6 @@ mod replicas;
 mod request_id;
 mod rotation_interop;
 mod token_types;
+mod traces;
 mod upstream;
 mod well_known;

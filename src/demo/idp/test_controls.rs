@@ -23,6 +23,8 @@ pub(super) struct Controls {
     is_failing: AtomicBool,
     delay_ms: AtomicU64,
     jwks_requests: AtomicUsize,
+    /// The `traceparent` of each JWKS request that had one.
+    jwks_traceparents: RwLock<Vec<String>>,
     discovery_requests: AtomicUsize,
     /// What `/token` and `/userinfo` answer: status, content type, body.
     token_answer: RwLock<Canned>,
@@ -38,6 +40,7 @@ impl Default for Controls {
             is_failing: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             jwks_requests: AtomicUsize::new(0),
+            jwks_traceparents: RwLock::new(Vec::new()),
             discovery_requests: AtomicUsize::new(0),
             token_answer: RwLock::new(Canned::json(400, &json!({"error": "invalid_grant"}))),
             userinfo_answer: RwLock::new(Canned::userinfo(
@@ -87,8 +90,19 @@ impl Controls {
     }
 
     /// Counts the JWKS fetch, then applies the faults.
-    pub(super) async fn before_jwks(&self) -> Option<HttpResponse> {
+    pub(super) async fn before_jwks(
+        &self,
+        request: &actix_web::HttpRequest,
+    ) -> Option<HttpResponse> {
         self.jwks_requests.fetch_add(1, Ordering::SeqCst);
+        if let Some(traceparent) = request
+            .headers()
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            && let Ok(mut seen) = self.jwks_traceparents.write()
+        {
+            seen.push(traceparent.to_owned());
+        }
         self.fault().await
     }
 
@@ -202,6 +216,16 @@ impl DemoIdp {
     pub fn set_delay(&self, delay: Duration) {
         let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         self.state.controls.delay_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// The `traceparent` headers its JWKS requests carried, in order.
+    pub fn jwks_traceparents(&self) -> Vec<String> {
+        self.state
+            .controls
+            .jwks_traceparents
+            .read()
+            .map(|seen| seen.clone())
+            .unwrap_or_default()
     }
 
     /// How many times its JWKS has been fetched.
