@@ -159,7 +159,8 @@ impl Cluster {
             .map(|(index, &port)| {
                 let path = dir.path().join(format!("replica-{}.toml", index + 1));
                 std::fs::write(&path, config(&balancer, port, &keys, idp.issuer())).unwrap();
-                Replica::start(path, port)
+                // Blocks until it listens: off the async threads, which serve the demo IdP.
+                tokio::task::block_in_place(|| Replica::start(path, port))
             })
             .collect();
 

@@ -224,9 +224,11 @@ async fn a_rolling_restart_fails_no_exchange_and_kill_9_fails_only_what_was_in_f
     // balancer before the next one goes.
     let rolling_from = clock.monotonic();
     for index in 0..3 {
-        let status = cluster.replicas[index].terminate();
+        // The waits for a process block: off the async threads, which carry the load.
+        let replica = &mut cluster.replicas[index];
+        let status = tokio::task::block_in_place(|| replica.terminate());
         assert!(status.success(), "replica {} exited {status}", index + 1);
-        cluster.replicas[index].restart();
+        tokio::task::block_in_place(|| replica.restart());
         cluster.wait_until_ready(index).await;
         cluster.wait_for_state(index, "UP").await;
     }
@@ -235,7 +237,7 @@ async fn a_rolling_restart_fails_no_exchange_and_kill_9_fails_only_what_was_in_f
 
     // kill -9 of one replica under the same load.
     let killed_at = clock.monotonic();
-    cluster.replicas[2].kill();
+    tokio::task::block_in_place(|| cluster.replicas[2].kill());
     let marked_down_after = cluster.wait_for_state(2, "DOWN").await;
     let down_at = killed_at + marked_down_after;
     tokio::time::sleep(Duration::from_secs(1)).await;
