@@ -2,7 +2,7 @@
 //! deadline, every answer recorded with when its request started and ended.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokenbridge::clock::SharedClock;
@@ -28,16 +28,18 @@ pub(crate) struct Outcome {
 /// The load's loops, running until `stop` (or their bounds).
 pub(crate) struct Load {
     is_stopping: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
     loops: Vec<tokio::task::JoinHandle<Vec<Outcome>>>,
 }
 
 impl Load {
     pub(crate) fn start(url: String, token: Arc<String>, clock: SharedClock) -> Load {
         let is_stopping = Arc::new(AtomicBool::new(false));
+        let in_flight = Arc::new(AtomicUsize::new(0));
         let loops = (0..CONCURRENCY)
             .map(|_| {
                 let (url, token, clock) = (url.clone(), token.clone(), clock.clone());
-                let is_stopping = is_stopping.clone();
+                let (is_stopping, in_flight) = (is_stopping.clone(), in_flight.clone());
                 tokio::spawn(async move {
                     let http = reqwest::Client::builder()
                         .no_proxy()
@@ -51,7 +53,9 @@ impl Load {
                         && !is_stopping.load(Ordering::Relaxed)
                     {
                         let started = clock.monotonic();
+                        in_flight.fetch_add(1, Ordering::SeqCst);
                         let failure = exchange(&http, &url, &token).await.err();
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
                         outcomes.push(Outcome {
                             started,
                             ended: clock.monotonic(),
@@ -63,7 +67,22 @@ impl Load {
                 })
             })
             .collect();
-        Load { is_stopping, loops }
+        Load {
+            is_stopping,
+            in_flight,
+            loops,
+        }
+    }
+
+    /// Waits (every millisecond, at most a second) until at least `count` exchanges are in
+    /// flight, so that a kill is likely to catch one inside the replica it kills.
+    pub(crate) async fn wait_for_in_flight(&self, count: usize) {
+        for _ in 0..1000 {
+            if self.in_flight.load(Ordering::SeqCst) >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Stops the loops; every exchange they made.

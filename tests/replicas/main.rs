@@ -235,7 +235,8 @@ async fn a_rolling_restart_fails_no_exchange_and_kill_9_fails_only_what_was_in_f
     let rolled_in = clock.monotonic() - rolling_from;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // kill -9 of one replica under the same load.
+    // kill -9 of one replica under the same load, when most loops have an exchange in flight.
+    load.wait_for_in_flight(CONCURRENCY - 1).await;
     let killed_at = clock.monotonic();
     tokio::task::block_in_place(|| cluster.replicas[2].kill());
     let marked_down_after = cluster.wait_for_state(2, "DOWN").await;
