@@ -47,7 +47,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// The files the overlay's secretGenerator reads, as an operator makes them (README
-/// "Kubernetes"); the keys are the checked-in test keys.
+/// "Running it on Kubernetes"); the keys are the checked-in test keys.
 fn make_operator_files(overlay: &Path) {
     let keys = overlay.join("keys");
     let secrets = overlay.join("secrets");
@@ -343,7 +343,7 @@ fn every_container_runs_non_root_read_only_without_capabilities_under_seccomp() 
             }
         }
     }
-    // The image's user: files it reads are group-readable for it (README "Kubernetes").
+    // The pod's uid:gid is the image's own user, which the Secret files' mode and fsGroup are for.
     let dockerfile = super::read("Dockerfile");
     assert!(
         dockerfile.contains(&format!(
