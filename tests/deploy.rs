@@ -1,15 +1,19 @@
 //! The deployment files, checked without a container engine: docker-compose.yml against the
 //! compose specification, the Dockerfile through hadolint and against the tree it copies, the
 //! Keycloak realm import and tokenbridge's compose config against each other, and the
-//! `tokenbridge health` probe the image's HEALTHCHECK runs, against real servers on loopback.
+//! `tokenbridge health` probe the image's HEALTHCHECK runs, against real servers on loopback;
+//! and the Kubernetes manifests (deploy/kubernetes), rendered and validated (kubernetes.rs).
 //!
-//! The tools (check-jsonschema, hadolint, PyYAML) live in ./.venv, installed by tests/setup.sh.
+//! The tools (check-jsonschema, hadolint, kubernetes-validate, PyYAML) live in ./.venv, installed
+//! by tests/setup.sh; kubectl is Debian's kubernetes-client.
 // Tests abort on a broken fixture; that is what unwrap/panic mean here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "api/helpers/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod helpers;
+#[path = "deploy/kubernetes.rs"]
+mod kubernetes;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
