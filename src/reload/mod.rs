@@ -7,7 +7,7 @@ mod refreshers;
 mod summary;
 mod watch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +60,20 @@ struct Running {
     refreshers: Refreshers,
     /// The watched files as the last reload (or the start) saw them.
     seen: Fingerprint,
+    /// The files a refused config named, watched too until a reload succeeds: a key file that
+    /// arrives after the config naming it (a Secret updated after its ConfigMap) retries it.
+    also_watched: Vec<PathBuf>,
+}
+
+impl Running {
+    /// The files whose change reloads: those the config served names, and `also_watched`.
+    fn watched(&self, config_file: &Path) -> Vec<PathBuf> {
+        let mut files = watched_files(config_file, &self.config);
+        files.extend(self.also_watched.iter().cloned());
+        files.sort();
+        files.dedup();
+        files
+    }
 }
 
 /// Reloads one running instance from its config file.
@@ -128,6 +142,7 @@ impl Reloader {
                 config,
                 refreshers,
                 seen,
+                also_watched: Vec::new(),
             }),
         }
     }
@@ -136,17 +151,45 @@ impl Reloader {
     /// records the failure. Either way the outcome is logged.
     pub async fn reload(&self) -> Result<ReloadSummary, ConfigErrors> {
         let mut running = self.running.lock().await;
+        self.reload_locked(&mut running).await
+    }
+
+    /// `reload`, unless no watched file differs from what the last reload saw: the watch's
+    /// trigger, so that a change SIGHUP already loaded is not loaded twice.
+    async fn reload_if_changed(&self, path: &Path) {
+        let mut running = self.running.lock().await;
+        let changed = Fingerprint::of(&running.watched(path)).changed_since(&running.seen);
+        if changed.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = changed
+            .iter()
+            .map(|file| file.display().to_string())
+            .collect();
+        tracing::info!(files = ?shown, "a watched file changed: reloading the config");
+        let _ = self.reload_locked(&mut running).await;
+    }
+
+    async fn reload_locked(&self, running: &mut Running) -> Result<ReloadSummary, ConfigErrors> {
         let Some(path) = &self.source else {
             return Err(ConfigErrors(vec![ConfigProblem {
                 key: "(reload)".into(),
                 message: "this instance was built from a config, not a file".into(),
             }]));
         };
-        let seen = Fingerprint::of(&watched_files(path, &running.config));
-        let outcome = self.try_reload(path, &mut running).await;
+        let seen = Fingerprint::of(&running.watched(path));
+        let outcome = self.try_reload(path, running).await;
         let now = self.clock.now();
+        let outcome = match outcome {
+            Ok(done) => Ok(done),
+            Err((errors, named)) => {
+                running.also_watched = named;
+                Err(errors)
+            }
+        };
         match &outcome {
             Ok((summary, config)) => {
+                running.also_watched.clear();
                 running.seen = Fingerprint::carried(&watched_files(path, config), &seen);
                 let generation = self.live.reload_status().generation + 1;
                 tracing::info!(generation, summary = %summary, "reloaded the config");
@@ -158,7 +201,8 @@ impl Reloader {
                 });
             }
             Err(errors) => {
-                running.seen = seen;
+                // What the refused config names is watched from now on too.
+                running.seen = Fingerprint::carried(&running.watched(path), &seen);
                 for problem in &errors.0 {
                     tracing::error!(key = %problem.key, problem = %problem.message, "reload refused: still serving the previous config");
                 }
@@ -174,16 +218,19 @@ impl Reloader {
         outcome.map(|(summary, _)| summary)
     }
 
+    /// The new state swapped in, or why not with the files the refused config names (none when
+    /// it could not be read at all).
     async fn try_reload(
         &self,
-        path: &std::path::Path,
+        path: &Path,
         running: &mut Running,
-    ) -> Result<(ReloadSummary, Config), ConfigErrors> {
-        let config = Config::load(path)?;
+    ) -> Result<(ReloadSummary, Config), (ConfigErrors, Vec<PathBuf>)> {
+        let config = Config::load(path).map_err(|errors| (errors, Vec::new()))?;
         let previous = self.live.current();
-        let state = Arc::new(
-            build_next_state(&config, self.clock.clone(), &previous).map_err(as_problems)?,
-        );
+        let state = match build_next_state(&config, self.clock.clone(), &previous) {
+            Ok(state) => Arc::new(state),
+            Err(error) => return Err((as_problems(error), watched_files(path, &config))),
+        };
         let fetched = running
             .refreshers
             .fetch_new(&state.pipeline.upstreams)
@@ -249,7 +296,7 @@ impl Reloader {
             }
             let (files, seen) = {
                 let running = self.running.lock().await;
-                (watched_files(path, &running.config), running.seen.clone())
+                (running.watched(path), running.seen.clone())
             };
             let mut now = Fingerprint::of(&files);
             if now.changed_since(&seen).is_empty() {
@@ -263,13 +310,7 @@ impl Reloader {
                 }
                 now = again;
             }
-            let changed = now.changed_since(&seen);
-            let shown: Vec<String> = changed
-                .iter()
-                .map(|file| file.display().to_string())
-                .collect();
-            tracing::info!(files = ?shown, "a watched file changed: reloading the config");
-            let _ = self.reload().await;
+            self.reload_if_changed(path).await;
         }
     }
 

@@ -407,3 +407,52 @@ async fn a_key_published_by_a_reload_is_summed_up_and_its_early_activation_warne
     service.reloader.reload().await.unwrap();
     assert_eq!(warned("reloaded-early"), 1);
 }
+
+/// Kubernetes may update a ConfigMap before the Secret holding the key file it names: the
+/// refused reload watches that file, and its arrival reloads.
+#[tokio::test]
+async fn a_key_file_that_arrives_after_the_config_naming_it_is_reloaded_by_the_watch() {
+    let keys = |extra: &str| {
+        format!(
+            "[keys]\ndir = \"{{dir}}\"\n{}{extra}\n[reload]\npoll_interval = \"100ms\"\n\n[[upstream]]\nname = \"op\"\nissuer = \"https://127.0.0.1:1\"\n",
+            fixture_signing_keys()
+        )
+    };
+    let service = Service::start(&keys("")).await;
+    let late = service.dir().join("late.pem");
+    let named = format!(
+        "[[keys.signing]]\nfile = \"{}\"\nalg = \"RS256\"\nkid = \"arrived-late\"\n",
+        late.display()
+    );
+
+    std::fs::write(&service.config_path, service.config_text(&keys(&named))).unwrap();
+    let mut refused = false;
+    for _ in 0..100 {
+        let reload = service.get_json("/readyz").await["reload"].clone();
+        if reload["failures"] == 1 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the config naming a missing file is refused");
+    std::fs::copy(fixture_keys().join("signing-PS256.pem"), &late).unwrap();
+
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if service.get_json("/readyz").await["reload"]["generation"] == 1 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "the file's arrival retried the reload");
+    let jwks = service.get_json("/.well-known/jwks.json").await;
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|key| key["kid"] == "arrived-late")
+    );
+}
