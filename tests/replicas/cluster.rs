@@ -145,6 +145,11 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     pub(crate) async fn start(clock: SharedClock) -> Cluster {
+        Cluster::start_with(clock, "").await
+    }
+
+    /// `start`, with `limits` (a `[limits]` section) in every replica's config.
+    pub(crate) async fn start_with(clock: SharedClock, limits: &str) -> Cluster {
         let idp = DemoIdp::start(&[&idp_key(JwsAlg::RS256)]).unwrap();
         let dir = TempDir::new().unwrap();
         let keys = shared_keys(dir.path());
@@ -158,7 +163,8 @@ impl Cluster {
             .enumerate()
             .map(|(index, &port)| {
                 let path = dir.path().join(format!("replica-{}.toml", index + 1));
-                std::fs::write(&path, config(&balancer, port, &keys, idp.issuer())).unwrap();
+                let text = format!("{}\n{limits}", config(&balancer, port, &keys, idp.issuer()));
+                std::fs::write(&path, text).unwrap();
                 // Blocks until it listens: off the async threads, which serve the demo IdP.
                 tokio::task::block_in_place(|| Replica::start(path, port))
             })

@@ -284,3 +284,60 @@ async fn a_rolling_restart_fails_no_exchange_and_kill_9_fails_only_what_was_in_f
     );
     assert!(!after_kill.is_empty(), "the load went on after the kill");
 }
+
+/// `count` wrong guesses through HAProxy from the loopback address `from`: the statuses.
+async fn wrong_guesses(cluster: &Cluster, from: &str, count: usize) -> Vec<u16> {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let token = cluster.subject_token();
+    let mut statuses = Vec::new();
+    for _ in 0..count {
+        let status = http
+            .post(cluster.url("/exchange"))
+            .basic_auth("app", Some("wrong-guess-0123456789"))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", ID_TOKEN),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    statuses
+}
+
+/// Two clients on their own loopback addresses guess wrong through HAProxy (which connects to
+/// the replicas from 127.0.0.1 and appends the client to `X-Forwarded-For`). Trusted, HAProxy's
+/// header names each client, so one blocked client leaves the other free; untrusted, every
+/// client is HAProxy, and the first client's failures block the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_haproxy_the_failed_auth_limit_counts_the_real_client_only_when_it_is_trusted() {
+    let _one = ONE_CLUSTER.lock().await;
+    for (trusted, second_client_gets) in [("trusted_proxies = [\"127.0.0.1\"]\n", 401), ("", 429)] {
+        let limits =
+            format!("[limits]\nfailed_auth = {{ per_second = 0.01, burst = 1 }}\n{trusted}");
+        let cluster = Cluster::start_with(SystemClock::shared(), &limits).await;
+
+        // One failure per replica's bucket, and round robin over three: blocked everywhere.
+        let first = wrong_guesses(&cluster, "127.0.0.2", 9).await;
+        let second = wrong_guesses(&cluster, "127.0.0.3", 1).await;
+
+        assert!(
+            first.iter().all(|status| [401, 429].contains(status)) && first.contains(&429),
+            "{trusted:?}: {first:?}"
+        );
+        assert_eq!(
+            second,
+            [second_client_gets],
+            "{trusted:?}: the other client"
+        );
+    }
+}
