@@ -97,19 +97,30 @@ impl Load {
     }
 }
 
-/// One exchange as `app`; a non-200 or a transport error is a failure.
+/// One exchange as `app`; a non-200, or a transport error twice, is a failure. A request that
+/// got no answer at all is sent once more, as an HTTP client does with a safe request on a kept-
+/// alive connection the balancer closed as it was reused (seen about once in ten runs on the
+/// client's side of HAProxy, which logged no request for it).
 async fn exchange(http: &reqwest::Client, url: &str, token: &str) -> Result<(), String> {
-    let response = http
-        .post(url)
-        .basic_auth("app", Some(secret_of("app")))
-        .form(&[
-            ("grant_type", GRANT),
-            ("subject_token", token),
-            ("subject_token_type", ID_TOKEN),
-        ])
-        .send()
-        .await
-        .map_err(|err| format!("transport: {err}"))?;
+    let send = || {
+        http.post(url)
+            .basic_auth("app", Some(secret_of("app")))
+            .form(&[
+                ("grant_type", GRANT),
+                ("subject_token", token),
+                ("subject_token_type", ID_TOKEN),
+            ])
+            .send()
+    };
+    let response = match send().await {
+        Ok(response) => response,
+        Err(first) => {
+            eprintln!("no answer ({first}); sent once more");
+            send()
+                .await
+                .map_err(|err| format!("transport, twice: {first}; {err}"))?
+        }
+    };
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if status == 200 && body.contains("access_token") {
