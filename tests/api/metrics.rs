@@ -16,26 +16,15 @@ async fn app_with_telemetry(policy: Option<String>) -> TestApp {
     .await
 }
 
+/// A scrape as Prometheus asks for it: OpenMetrics.
 async fn scrape(app: &TestApp) -> String {
-    let port = app.telemetry_port.expect("the telemetry listener runs");
-    let response = app
-        .http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .header(
-            "accept",
+    let (content_type, text) = app
+        .scrape_metrics(Some(
             "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/openmetrics-text")
-    );
-    response.text().await.unwrap()
+        ))
+        .await;
+    assert!(content_type.starts_with("application/openmetrics-text"));
+    text
 }
 
 /// The value of the sample whose name and labels are exactly `series` (labels in the order the
@@ -138,18 +127,8 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     assert!(text.ends_with("# EOF\n"));
 
     // Without OpenMetrics in Accept (promtool, curl): the Prometheus text format.
-    let port = app.telemetry_port.unwrap();
-    let classic = app
-        .http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        classic.headers()["content-type"],
-        "text/plain; version=0.0.4; charset=utf-8"
-    );
-    let classic = classic.text().await.unwrap();
+    let (content_type, classic) = app.scrape_metrics(None).await;
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(classic.contains("# TYPE tokenbridge_exchanges_total counter"));
     assert_eq!(
         sample(
@@ -160,6 +139,7 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     );
     assert!(!classic.contains("# EOF"));
 
+    let port = app.telemetry_port.unwrap();
     let main_port = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(
         main_port.status(),

@@ -160,18 +160,6 @@ async fn app_with_telemetry() -> TestApp {
     .await
 }
 
-async fn scrape(app: &TestApp) -> String {
-    let port = app.telemetry_port.expect("the telemetry listener runs");
-    let response = app
-        .http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scraping_tokenbridge_counts_the_exchanges_it_saw() {
     let app = app_with_telemetry().await;
@@ -361,7 +349,8 @@ async fn prometheus_scraping_tokenbridge_counts_the_exchanges_it_saw() {
     drop(prometheus);
 
     // promtool's linter takes a scrape as tokenbridge serves it.
-    let text = scrape(&app).await;
+    // The Prometheus text format, which promtool lints.
+    let (_, text) = app.scrape_metrics(None).await;
     let problems = promtool_check_metrics(&text);
     assert!(
         problems.is_empty(),

@@ -106,6 +106,23 @@ impl Service {
             .unwrap()
     }
 
+    /// `/metrics` from the telemetry listener, asking for `accept` (`None`: what promtool and
+    /// curl get): the `Content-Type` and the text. The scrape must succeed.
+    pub(crate) async fn scrape_metrics(&self, accept: Option<&str>) -> (String, String) {
+        let port = self.telemetry_port.expect("the telemetry listener runs");
+        let mut request = self.http.get(format!("http://127.0.0.1:{port}/metrics"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (content_type, response.text().await.unwrap())
+    }
+
     /// `/readyz`'s status code.
     pub(crate) async fn ready_status(&self) -> u16 {
         self.http
