@@ -2,6 +2,7 @@
 //! own client authentication and PKCE verifier; the ID token in the answer goes through the
 //! exchange pipeline and comes back single-audience, re-signed, with `iss` the front's.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -24,6 +25,7 @@ pub(crate) async fn token(
     front: &Front,
     body: Vec<u8>,
     authorization: Option<&str>,
+    source: Option<IpAddr>,
 ) -> FrontOutcome {
     let grant_type = form_value(&body, "grant_type");
     if !grant_type
@@ -70,7 +72,10 @@ pub(crate) async fn token(
         Ok(Value::Object(tokens)) if forwarded.status == 200 => tokens,
         _ => return FrontOutcome::PassedOn(forwarded),
     };
-    let mut trace = Trace::default();
+    let mut trace = Trace {
+        source,
+        ..Trace::default()
+    };
     let normalised = normalised(pipeline, front, tokens, &mut trace).await;
     let event = AuditEvent::FrontToken {
         front: &front.config.client,

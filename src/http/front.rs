@@ -10,6 +10,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::body::read_body;
+use super::client_address::client_address;
 use super::credentials::single_authorization;
 use super::current::CurrentState;
 use super::error::{EdgeError, no_store, render_error};
@@ -205,6 +206,7 @@ async fn token_outcome(
         &front,
         body,
         authorization,
+        client_address(request, &state.trusted_proxies),
     )
     .await)
 }

@@ -154,3 +154,40 @@ async fn without_trusted_proxies_a_forwarded_address_changes_nothing() {
         "an untrusted X-Forwarded-For never reaches the audit line"
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_front_token_audit_line_names_the_forwarded_client() {
+    let app = spawn_app_with(Options {
+        policy: format!(
+            "{}\n[[front]]\nclient = \"app\"\nupstream = \"idp\"\n",
+            default_policy()
+        ),
+        limits: "[limits]\ntrusted_proxies = [\"127.0.0.0/8\"]\n".to_owned(),
+        ..Options::default()
+    })
+    .await;
+    let id_token = app.id_token(serde_json::json!("app"), serde_json::json!({}));
+    app.idp.answer_token(
+        200,
+        &serde_json::json!({ "access_token": "opaque", "token_type": "Bearer", "id_token": id_token }),
+    );
+
+    let answer = send(
+        app.http
+            .post(app.url("/front/app/token"))
+            .basic_auth("app", Some("the-rps-own-secret"))
+            .header("x-forwarded-for", "6.6.6.6, 198.51.100.77")
+            .form(&[("grant_type", "authorization_code"), ("code", "c0de")]),
+    )
+    .await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        captured_logs()
+            .lines()
+            .any(|line| line.contains("tokenbridge::audit")
+                && line.contains("front token")
+                && line.contains("source=\"198.51.100.77\"")),
+        "the front's audit line names the client behind the proxy"
+    );
+}
