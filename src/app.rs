@@ -118,6 +118,7 @@ impl App {
         let port = listener.local_addr().map(|addr| addr.port()).unwrap_or(0);
         let issuer = state.pipeline.issuer.clone();
         let workers = config.workers;
+        let is_proxy_protocol = config.is_proxy_protocol;
         let telemetry = config.telemetry;
         let loaded = ReloadStatus {
             last_success_at: Some(clock.now()),
@@ -129,7 +130,7 @@ impl App {
             Some(addr) => Some(start_telemetry(addr, data.clone())?),
             None => None,
         };
-        let mut server = HttpServer::new(move || {
+        let application = move || {
             actix_web::App::new()
                 .app_data(data.clone())
                 .wrap(actix_web::middleware::from_fn(
@@ -141,15 +142,9 @@ impl App {
                         http::metrics_route(routes);
                     }
                 })
-        })
-        .shutdown_timeout(10);
-        if let Some(workers) = workers {
-            server = server.workers(workers);
-        }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartError::Listen { addr, source })?
-            .run();
+        };
+        let server = http::listener::serve(application, listener, workers, is_proxy_protocol)
+            .map_err(|source| StartError::Listen { addr, source })?;
         let reloader = Arc::new(Reloader::new(
             source,
             clock,

@@ -8,6 +8,7 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "issuer",
     "listen",
     "workers",
+    "proxy_protocol",
     "keys",
     "limits",
     "reload",

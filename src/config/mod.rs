@@ -30,6 +30,8 @@ pub struct Config {
     pub issuer: String,
     pub(crate) listen: SocketAddr,
     pub(crate) workers: Option<usize>,
+    /// `proxy_protocol`: every connection to `listen` starts with a PROXY header.
+    pub(crate) is_proxy_protocol: bool,
     /// `[keys]`: our signing and decryption keys, and the algorithms allowed with them.
     pub keys: KeysConfig,
     pub(crate) limits: Limits,
@@ -171,7 +173,9 @@ pub struct TrustedProxies(pub(crate) Vec<ipnet::IpNet>);
 impl TrustedProxies {
     /// Whether `address` is one of the trusted proxies.
     pub fn contains(&self, address: &std::net::IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(address))
+        // A dual-stack listener sees an IPv4 peer as ::ffff:a.b.c.d; the list names it a.b.c.d.
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
     }
 }
 

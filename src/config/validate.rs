@@ -58,6 +58,8 @@ pub fn parse_with_env(
     let issuer = top_level::validate_issuer(table.get("issuer"), &mut problems);
     let listen = top_level::validate_listen(table.get("listen"), &mut problems);
     let workers = top_level::validate_workers(table.get("workers"), &mut problems);
+    let is_proxy_protocol =
+        top_level::validate_proxy_protocol(table.get("proxy_protocol"), &mut problems);
     let keys_file: KeysFile = section(&table, "keys", text, &mut problems).unwrap_or_default();
     let mut limits_file: LimitsFile =
         section(&table, "limits", text, &mut problems).unwrap_or_default();
@@ -74,6 +76,13 @@ pub fn parse_with_env(
     let keys = keys::validate_keys(keys_file, base, &mut problems);
     let trusted_proxies =
         limits::validate_trusted_proxies(limits_file.trusted_proxies.take(), &mut problems);
+    if is_proxy_protocol && trusted_proxies.0.is_empty() {
+        problems.add(
+            "proxy_protocol",
+            "is true, but limits.trusted_proxies is empty: no balancer may name the client, so \
+             every PROXY header would be read and ignored; list the balancers' addresses",
+        );
+    }
     let limits = limits::validate_limits(limits_file, &mut problems);
     let reload = reload::validate_reload(reload_file, &mut problems);
     let telemetry = telemetry::validate_telemetry(telemetry_file, listen, &mut problems);
@@ -88,6 +97,7 @@ pub fn parse_with_env(
         issuer,
         listen,
         workers,
+        is_proxy_protocol,
         keys,
         limits,
         reload,
@@ -107,6 +117,7 @@ impl Config {
             issuer: String::new(),
             listen: defaults::LISTEN,
             workers: None,
+            is_proxy_protocol: false,
             keys: KeysConfig {
                 dir: ".".into(),
                 default_signing_alg: defaults::SIGNING_ALG,

@@ -1,5 +1,6 @@
 //! Who the client is: the peer, or, when the peer is a trusted proxy (`limits.trusted_proxies`),
-//! the rightmost address in `X-Forwarded-For` that is not itself a trusted proxy. Each proxy
+//! the source its PROXY header named (`proxy_protocol`) and then the rightmost address in
+//! `X-Forwarded-For` that is not itself a trusted proxy. Each proxy
 //! appends the address it saw, so everything left of the last untrusted hop was written by the
 //! client and proves nothing.
 
@@ -7,11 +8,18 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
+use super::proxy_protocol::ProxiedSource;
 use crate::config::TrustedProxies;
 
 /// The client's address; `None` only when the connection has no peer address (tests).
 pub(crate) fn client_address(request: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> {
-    let peer = request.peer_addr()?.ip();
+    let mut peer = request.peer_addr()?.ip();
+    // A PROXY header is one more hop, the first a balancer speaking it writes.
+    if let Some(ProxiedSource(source)) = request.conn_data::<ProxiedSource>()
+        && trusted.contains(&peer)
+    {
+        peer = *source;
+    }
     let forwarded = request
         .headers()
         .get_all("x-forwarded-for")

@@ -8,7 +8,9 @@ mod error;
 mod exchange;
 mod front;
 mod health;
+pub(crate) mod listener;
 mod metrics;
+mod proxy_protocol;
 pub(crate) mod request_id;
 pub(crate) mod well_known;
 

@@ -41,7 +41,7 @@ pub struct ReloadStatus {
     /// The last refused reload, if it came after the last good one: the config being served is
     /// then older than the file.
     pub last_failure: Option<ReloadFailure>,
-    /// Changed settings that wait for a restart (`listen`, `workers`, `telemetry`).
+    /// Changed settings that wait for a restart (`listen`, `workers`, `proxy_protocol`, `telemetry`).
     pub needs_restart: Vec<&'static str>,
 }
 
@@ -93,6 +93,7 @@ pub struct Reloader {
 struct Restart {
     listen: std::net::SocketAddr,
     workers: Option<usize>,
+    is_proxy_protocol: bool,
     telemetry: TelemetryConfig,
 }
 
@@ -101,6 +102,7 @@ impl Restart {
         Restart {
             listen: config.listen,
             workers: config.workers,
+            is_proxy_protocol: config.is_proxy_protocol,
             telemetry: config.telemetry,
         }
     }
@@ -113,6 +115,9 @@ impl Restart {
         }
         if self.workers != config.workers {
             changed.push("workers");
+        }
+        if self.is_proxy_protocol != config.is_proxy_protocol {
+            changed.push("proxy_protocol");
         }
         if self.telemetry != config.telemetry {
             changed.push("telemetry");

@@ -34,6 +34,7 @@ mod logs;
 mod metrics;
 mod mutations;
 mod pipeline_properties;
+mod proxy_protocol;
 mod reload;
 mod reload_live;
 mod replicas;

@@ -145,11 +145,16 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     pub(crate) async fn start(clock: SharedClock) -> Cluster {
-        Cluster::start_with(clock, "").await
+        Cluster::start_with(clock, "", false).await
     }
 
-    /// `start`, with `limits` (a `[limits]` section) in every replica's config.
-    pub(crate) async fn start_with(clock: SharedClock, limits: &str) -> Cluster {
+    /// `start`, with `limits` (a `[limits]` section) in every replica's config, and, when
+    /// `is_proxy_protocol`, the replicas reading a PROXY header HAProxy sends (`TB_SEND_PROXY`).
+    pub(crate) async fn start_with(
+        clock: SharedClock,
+        limits: &str,
+        is_proxy_protocol: bool,
+    ) -> Cluster {
         let idp = DemoIdp::start(&[&idp_key(JwsAlg::RS256)]).unwrap();
         let dir = TempDir::new().unwrap();
         let keys = shared_keys(dir.path());
@@ -163,7 +168,13 @@ impl Cluster {
             .enumerate()
             .map(|(index, &port)| {
                 let path = dir.path().join(format!("replica-{}.toml", index + 1));
-                let text = format!("{}\n{limits}", config(&balancer, port, &keys, idp.issuer()));
+                let top = if is_proxy_protocol {
+                    "proxy_protocol = true\n"
+                } else {
+                    ""
+                };
+                let replica = config(&balancer, port, &keys, idp.issuer());
+                let text = format!("{top}{replica}\n{limits}");
                 std::fs::write(&path, text).unwrap();
                 // Blocks until it listens: off the async threads, which serve the demo IdP.
                 tokio::task::block_in_place(|| Replica::start(path, port))
@@ -184,6 +195,9 @@ impl Cluster {
             .stderr(Stdio::inherit());
         for (index, port) in ports.iter().enumerate() {
             command.env(format!("TB{}", index + 1), format!("127.0.0.1:{port}"));
+        }
+        if is_proxy_protocol {
+            command.env("TB_SEND_PROXY", "1");
         }
         let child = command.spawn().unwrap_or_else(|err| {
             panic!("cannot run haproxy (is Debian's haproxy installed?): {err}")

@@ -317,14 +317,23 @@ async fn wrong_guesses(cluster: &Cluster, from: &str, count: usize) -> Vec<u16> 
 /// Two clients on their own loopback addresses guess wrong through HAProxy (which connects to
 /// the replicas from 127.0.0.1 and appends the client to `X-Forwarded-For`). Trusted, HAProxy's
 /// header names each client, so one blocked client leaves the other free; untrusted, every
-/// client is HAProxy, and the first client's failures block the second.
+/// client is HAProxy, and the first client's failures block the second. The same again with
+/// HAProxy's PROXY v2 header (`send-proxy-v2`, checks included) to replicas that require it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_haproxy_the_failed_auth_limit_counts_the_real_client_only_when_it_is_trusted() {
     let _one = ONE_CLUSTER.lock().await;
-    for (trusted, second_client_gets) in [("trusted_proxies = [\"127.0.0.1\"]\n", 401), ("", 429)] {
+    let trusted = "trusted_proxies = [\"127.0.0.1\"]\n";
+    // The PROXY protocol needs a trusted balancer; untrusted, only a 10.x one would be.
+    let untrusted = "trusted_proxies = [\"10.0.0.0/8\"]\n";
+    for (trusted, is_proxy_protocol, second_client_gets) in [
+        (trusted, false, 401),
+        ("", false, 429),
+        (trusted, true, 401),
+        (untrusted, true, 429),
+    ] {
         let limits =
             format!("[limits]\nfailed_auth = {{ per_second = 0.01, burst = 1 }}\n{trusted}");
-        let cluster = Cluster::start_with(SystemClock::shared(), &limits).await;
+        let cluster = Cluster::start_with(SystemClock::shared(), &limits, is_proxy_protocol).await;
 
         // One failure per replica's bucket, and round robin over three: blocked everywhere.
         let first = wrong_guesses(&cluster, "127.0.0.2", 9).await;
@@ -332,12 +341,12 @@ async fn behind_haproxy_the_failed_auth_limit_counts_the_real_client_only_when_i
 
         assert!(
             first.iter().all(|status| [401, 429].contains(status)) && first.contains(&429),
-            "{trusted:?}: {first:?}"
+            "{trusted:?}, PROXY {is_proxy_protocol}: {first:?}"
         );
         assert_eq!(
             second,
             [second_client_gets],
-            "{trusted:?}: the other client"
+            "{trusted:?}, PROXY {is_proxy_protocol}: the other client"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The top-level keys that are plain values: `issuer`, `listen`, `workers`.
+//! The top-level keys that are plain values: `issuer`, `listen`, `workers`, `proxy_protocol`.
 
 use std::net::SocketAddr;
 
@@ -59,6 +59,17 @@ pub(super) fn validate_workers(value: Option<&Value>, problems: &mut Problems) -
         Some(_) => {
             problems.add("workers", "must be a whole number from 1 to 256");
             None
+        }
+    }
+}
+
+pub(super) fn validate_proxy_protocol(value: Option<&Value>, problems: &mut Problems) -> bool {
+    match value {
+        None => false,
+        Some(Value::Boolean(is_on)) => *is_on,
+        Some(_) => {
+            problems.add("proxy_protocol", "must be true or false");
+            false
         }
     }
 }
