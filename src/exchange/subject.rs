@@ -49,24 +49,17 @@ pub(super) async fn open(
             header.enc.as_deref().unwrap_or("?")
         )
     });
-    // RSA private-key operations take ≈0.7 ms: off the reactor, so other requests keep flowing.
-    let for_decrypt = pipeline.clone();
-    let nested = tokio::task::spawn_blocking(move || {
-        decrypt_nested(
-            &token,
-            &header,
-            for_decrypt
-                .key_ring
-                .decryption_keys(for_decrypt.clock.now()),
-            &for_decrypt.content_encryption,
-            for_decrypt
-                .limits
-                .is_zip_allowed
-                .then_some(for_decrypt.limits.max_inflated_bytes),
-        )
-    })
-    .await
-    .map_err(|err| ExchangeError::Internal(format!("decryption task failed: {err}")))??;
+    // On the worker, like every other step: see `sign_now`.
+    let nested = decrypt_nested(
+        &token,
+        &header,
+        pipeline.key_ring.decryption_keys(pipeline.clock.now()),
+        &pipeline.content_encryption,
+        pipeline
+            .limits
+            .is_zip_allowed
+            .then_some(pipeline.limits.max_inflated_bytes),
+    )?;
     match parse_compact(&nested, &pipeline.compact_limits)? {
         CompactToken::Jws(_) => {
             trace.passed("decryption", || described.unwrap_or_default());

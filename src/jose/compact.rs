@@ -83,6 +83,14 @@ pub struct JoseHeader {
     pub(crate) zip: Option<String>,
     #[serde(default)]
     pub(crate) crit: Option<Value>,
+    /// A JWE's ephemeral public key, for ECDH-ES (RFC 7518 §4.6.1.1).
+    #[serde(default)]
+    pub(crate) epk: Option<Value>,
+    /// ECDH-ES's PartyUInfo and PartyVInfo, base64url (RFC 7518 §4.6.1.2, §4.6.1.3).
+    #[serde(default)]
+    pub(crate) apu: Option<String>,
+    #[serde(default)]
+    pub(crate) apv: Option<String>,
 }
 
 impl JoseHeader {

@@ -2,6 +2,7 @@
 //! checked against the allowlists, every length checked, then `key` recovers the content key and
 //! `content` does the rest.
 
+mod agreement;
 mod key;
 mod key_wrap;
 
@@ -9,7 +10,6 @@ use std::borrow::Borrow;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwe::JweHeader;
 
 pub use key::DecryptionKey;
 pub use key_wrap::josekit_enc;
@@ -62,17 +62,6 @@ pub fn decrypt_nested<K: Borrow<DecryptionKey>>(
         .content()
         .check_lengths(enc)
         .map_err(|_| JoseError::Undecryptable)?;
-    // The decoded header again, as josekit's key agreement reads `epk`, `apu` and `apv` from it.
-    let agreement_header = if alg.is_rsa() {
-        JweHeader::new()
-    } else {
-        URL_SAFE_NO_PAD
-            .decode(parts.protected_b64)
-            .ok()
-            .and_then(|protected| JweHeader::from_bytes(&protected).ok())
-            .ok_or(JoseError::Undecryptable)?
-    };
-
     let keys = keys.iter().map(Borrow::borrow);
     let named = header.key_id().and_then(|kid| {
         keys.clone()
@@ -84,7 +73,7 @@ pub fn decrypt_nested<K: Borrow<DecryptionKey>>(
         None => (None, Some(keys)),
     };
     for key in only_named.into_iter().chain(all.into_iter().flatten()) {
-        let Some(cek) = key.recover_cek(alg, enc, &parts.encrypted_key, &agreement_header) else {
+        let Some(cek) = key.recover_cek(alg, enc, &parts.encrypted_key, header) else {
             continue;
         };
         let Ok(plaintext) = parts.content().open(enc, &cek) else {

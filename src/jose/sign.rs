@@ -132,10 +132,4 @@ impl Signer {
             SigningKeyPair::Ed25519(key_pair) => Ok(key_pair.sign(message).as_ref().to_vec()),
         }
     }
-
-    /// Whether this signer's private key is an RSA key, whose operations are slow enough
-    /// (≈0.7 ms) to run off the async reactor.
-    pub fn is_slow(&self) -> bool {
-        matches!(self.key_pair, SigningKeyPair::Rsa(..))
-    }
 }

@@ -1,20 +1,15 @@
-//! One of tokenbridge's decryption keys and how it recovers a content key: RSA-OAEP on
-//! aws-lc-rs, ECDH-ES (direct or with AES key wrap) on josekit, each fed only inputs whose lengths
-//! fit the key.
+//! One of tokenbridge's decryption keys and how it recovers a content key: RSA-OAEP and ECDH-ES
+//! (direct or with AES key wrap) on aws-lc-rs, each fed only inputs whose lengths fit the key.
 
 use aws_lc_rs::rsa::{self, OaepAlgorithm, OaepPrivateDecryptingKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwe::alg::ecdh_es::EcdhEsJweDecrypter;
-use josekit::jwe::{self, JweContentEncryption, JweDecrypter, JweHeader};
 use openssl::pkey::{PKey, Private};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::key_wrap::{
-    A128KW_KDF, A192KW_KDF, A256KW_KDF, WrappingKeyKdf, josekit_enc, unwrap_aes_kw,
-};
+use super::agreement::StaticKey;
+use super::key_wrap::unwrap_aes_kw;
 use crate::jose::alg::{JweAlg, JweEnc, KeyKind};
+use crate::jose::compact::JoseHeader;
 use crate::jose::private_key::{PrivateKeyError, public_jwk_members};
 
 /// One of tokenbridge's decryption keys, parsed once, with the way each allowed key-management
@@ -26,7 +21,7 @@ pub struct DecryptionKey {
     /// The RSA key, parsed once, for both OAEP variants.
     rsa: Option<OaepPrivateDecryptingKey>,
     /// The EC key, parsed once, for ECDH-ES with and without key wrap.
-    agreement: Option<EcdhEsJweDecrypter>,
+    agreement: Option<StaticKey>,
     public_jwk: Value,
 }
 
@@ -36,11 +31,11 @@ enum Unwrapper {
     /// gathered an error stack, ≈ 10 µs, on failure only): an observable "OAEP decoding failed" is
     /// Manger's oracle, which decrypts a wrapped key a query at a time (RFC 7516 §11.5).
     RsaOaep(&'static OaepAlgorithm),
-    /// josekit's ECDH-ES key agreement and Concat KDF, fed only length-checked inputs. Direct
-    /// agreement (`None`) derives the content key; with a wrapping key, what it derives unwraps
-    /// the content key (RFC 3394) with OpenSSL's `AES_unwrap_key`, which fails without
+    /// ECDH-ES key agreement and Concat KDF, fed only length-checked inputs. Direct agreement
+    /// (`None`) derives the content key; with a wrapping key of this many bytes, what it derives
+    /// unwraps the content key (RFC 3394) with OpenSSL's `AES_unwrap_key`, which fails without
     /// allocating — josekit's own unwrap built an error on failure only, ≈ 5 µs slower.
-    Agreement(Option<&'static WrappingKeyKdf>),
+    Agreement(Option<usize>),
 }
 
 impl DecryptionKey {
@@ -56,7 +51,6 @@ impl DecryptionKey {
         let der = pkey
             .private_key_to_pkcs8()
             .map_err(|err| PrivateKeyError::Generate(err.to_string()))?;
-        let failed = |err: josekit::JoseError| PrivateKeyError::Generate(err.to_string());
         let is_ec = matches!(kind, KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521);
         let mut unwrappers: Vec<(JweAlg, Unwrapper)> = Vec::new();
         for &alg in allowed {
@@ -68,9 +62,9 @@ impl DecryptionKey {
                     Unwrapper::RsaOaep(&rsa::OAEP_SHA256_MGF1SHA256)
                 }
                 JweAlg::EcdhEs if is_ec => Unwrapper::Agreement(None),
-                JweAlg::EcdhEsA128Kw if is_ec => Unwrapper::Agreement(Some(&A128KW_KDF)),
-                JweAlg::EcdhEsA192Kw if is_ec => Unwrapper::Agreement(Some(&A192KW_KDF)),
-                JweAlg::EcdhEsA256Kw if is_ec => Unwrapper::Agreement(Some(&A256KW_KDF)),
+                JweAlg::EcdhEsA128Kw if is_ec => Unwrapper::Agreement(Some(16)),
+                JweAlg::EcdhEsA192Kw if is_ec => Unwrapper::Agreement(Some(24)),
+                JweAlg::EcdhEsA256Kw if is_ec => Unwrapper::Agreement(Some(32)),
                 _ => continue,
             };
             unwrappers.push((alg, unwrapper));
@@ -83,7 +77,9 @@ impl DecryptionKey {
             });
         }
         let agreement = if is_ec {
-            Some(jwe::ECDH_ES.decrypter_from_der(&der).map_err(failed)?)
+            Some(StaticKey::from_pkcs8(&der, kind).ok_or_else(|| {
+                PrivateKeyError::Generate(format!("decryption key {kid}: not a usable EC key"))
+            })?)
         } else {
             None
         };
@@ -154,7 +150,7 @@ impl DecryptionKey {
         alg: JweAlg,
         enc: JweEnc,
         encrypted_key: &[u8],
-        header: &JweHeader,
+        header: &JoseHeader,
     ) -> Option<Zeroizing<Vec<u8>>> {
         let unwrapper = self.unwrapper(alg)?;
         let expected_key_len = match unwrapper {
@@ -167,9 +163,10 @@ impl DecryptionKey {
         if encrypted_key.len() != expected_key_len {
             return None;
         }
-        if matches!(unwrapper, Unwrapper::Agreement(_)) && !self.is_epk_on_my_curve(header) {
-            return None;
-        }
+        let ephemeral_point = match unwrapper {
+            Unwrapper::Agreement(_) => Some(self.agreement.as_ref()?.ephemeral_point(header)?),
+            Unwrapper::RsaOaep(_) => None,
+        };
         // Made whether or not it is needed, so success and failure cost the same.
         let fallback = random_key(enc.key_len());
         let recovered = match unwrapper {
@@ -186,47 +183,19 @@ impl DecryptionKey {
                 })
             }
             Unwrapper::Agreement(wrapping) => {
-                let kdf_target: &dyn JweContentEncryption = match wrapping {
-                    Some(kdf) => *kdf,
-                    None => josekit_enc(enc),
-                };
-                let derived = self
-                    .agreement
-                    .as_ref()?
-                    .decrypt(None, kdf_target, header)
-                    .ok()
-                    .map(|key| Zeroizing::new(key.into_owned()));
+                let agreement = self.agreement.as_ref()?;
+                let point = ephemeral_point?;
                 match wrapping {
-                    None => derived,
-                    Some(_) => derived.and_then(|key| unwrap_aes_kw(&key, encrypted_key)),
+                    None => agreement.derive(point, header, enc.name(), enc.key_len()),
+                    Some(wrapping_key_len) => agreement
+                        .derive(point, header, alg.name(), *wrapping_key_len)
+                        .and_then(|key| unwrap_aes_kw(&key, encrypted_key)),
                 }
             }
         };
         recovered
             .filter(|cek| cek.len() == enc.key_len())
             .or(fallback)
-    }
-
-    /// RFC 7518 §4.6.1.1: `epk` is an EC public key on the curve of the recipient's key, its
-    /// coordinates full length (§6.2.1.2), checked before josekit builds a point from them.
-    fn is_epk_on_my_curve(&self, header: &JweHeader) -> bool {
-        let (Some(Value::Object(epk)), Some(curve), Some(coordinate_len)) = (
-            header.claim("epk"),
-            self.kind.curve_name(),
-            self.kind.coordinate_len(),
-        ) else {
-            return false;
-        };
-        let coordinate_fits = |name: &str| {
-            epk.get(name)
-                .and_then(Value::as_str)
-                .and_then(|b64| URL_SAFE_NO_PAD.decode(b64).ok())
-                .is_some_and(|bytes| bytes.len() == coordinate_len)
-        };
-        epk.get("kty").and_then(Value::as_str) == Some("EC")
-            && epk.get("crv").and_then(Value::as_str) == Some(curve)
-            && coordinate_fits("x")
-            && coordinate_fits("y")
     }
 }
 

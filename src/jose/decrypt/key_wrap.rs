@@ -1,78 +1,11 @@
-//! The AES key wrap half of ECDH-ES+AxxxKW (RFC 7518 §4.6): the Concat KDF's inputs for the
-//! wrapping key, and RFC 3394 unwrap.
+//! The AES key wrap half of ECDH-ES+AxxxKW (RFC 7518 §4.6): RFC 3394 unwrap; and josekit's
+//! description of each `enc`, for the tests and fuzz targets that seal with josekit.
 
 use josekit::jwe::{self, JweContentEncryption};
 use openssl::aes::{self, AesKey};
 use zeroize::Zeroizing;
 
 use crate::jose::alg::JweEnc;
-
-/// RFC 7518 §4.6.2: for ECDH-ES+AxxxKW the Concat KDF's AlgorithmID is `alg` and its keydatalen
-/// the wrapping key's size. josekit's KDF reads both from a content encryption, so this stands in
-/// for one; it never encrypts anything.
-#[derive(Debug, Clone)]
-pub(super) struct WrappingKeyKdf {
-    alg: &'static str,
-    key_len: usize,
-}
-
-pub(super) static A128KW_KDF: WrappingKeyKdf = WrappingKeyKdf {
-    alg: "ECDH-ES+A128KW",
-    key_len: 16,
-};
-pub(super) static A192KW_KDF: WrappingKeyKdf = WrappingKeyKdf {
-    alg: "ECDH-ES+A192KW",
-    key_len: 24,
-};
-pub(super) static A256KW_KDF: WrappingKeyKdf = WrappingKeyKdf {
-    alg: "ECDH-ES+A256KW",
-    key_len: 32,
-};
-
-impl JweContentEncryption for WrappingKeyKdf {
-    fn name(&self) -> &str {
-        self.alg
-    }
-
-    fn key_len(&self) -> usize {
-        self.key_len
-    }
-
-    fn iv_len(&self) -> usize {
-        0
-    }
-
-    fn encrypt(
-        &self,
-        _key: &[u8],
-        _iv: Option<&[u8]>,
-        _message: &[u8],
-        _aad: &[u8],
-    ) -> Result<(Vec<u8>, Option<Vec<u8>>), josekit::JoseError> {
-        Err(not_a_cipher())
-    }
-
-    fn decrypt(
-        &self,
-        _key: &[u8],
-        _iv: Option<&[u8]>,
-        _encrypted_message: &[u8],
-        _aad: &[u8],
-        _tag: Option<&[u8]>,
-    ) -> Result<Vec<u8>, josekit::JoseError> {
-        Err(not_a_cipher())
-    }
-
-    fn box_clone(&self) -> Box<dyn JweContentEncryption> {
-        Box::new(self.clone())
-    }
-}
-
-fn not_a_cipher() -> josekit::JoseError {
-    josekit::JoseError::InvalidJweFormat(
-        std::io::Error::other("a key-derivation input, not a cipher").into(),
-    )
-}
 
 /// RFC 3394 §2.2.2 unwrap; `wrapped` is one block longer than the key (checked by the caller).
 pub(super) fn unwrap_aes_kw(wrapping_key: &[u8], wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
@@ -83,8 +16,7 @@ pub(super) fn unwrap_aes_kw(wrapping_key: &[u8], wrapped: &[u8]) -> Option<Zeroi
     Some(unwrapped)
 }
 
-/// josekit's description of `enc`: ECDH-ES key agreement derives its key length and KDF input
-/// from it (RFC 7518 §4.6.2). Public for the fuzz target, which seals with josekit.
+/// josekit's description of `enc`, for sealing a JWE with josekit (the fuzz target).
 pub fn josekit_enc(enc: JweEnc) -> &'static dyn JweContentEncryption {
     match enc {
         JweEnc::A128Gcm => &jwe::enc::A128GCM,

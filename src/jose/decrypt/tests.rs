@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use josekit::jwe::{self, JweEncrypter};
 use josekit::jwk::Jwk;
 
+use josekit::jwe::JweHeader;
+
 use super::*;
 use crate::jose::alg::KeyKind;
 use crate::jose::compact::{CompactLimits, CompactToken, parse_compact};
