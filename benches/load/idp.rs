@@ -42,8 +42,14 @@ fn idp_key(alg: JwsAlg) -> IdpKey {
         .join(format!("idp-{}.pem", alg.name()));
     let pem = fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let private: Jwk = match alg {
-        JwsAlg::RS256 => jws::RS256.key_pair_from_pem(&pem).unwrap().to_jwk_key_pair(),
-        JwsAlg::ES256 => jws::ES256.key_pair_from_pem(&pem).unwrap().to_jwk_key_pair(),
+        JwsAlg::RS256 => jws::RS256
+            .key_pair_from_pem(&pem)
+            .unwrap()
+            .to_jwk_key_pair(),
+        JwsAlg::ES256 => jws::ES256
+            .key_pair_from_pem(&pem)
+            .unwrap()
+            .to_jwk_key_pair(),
         other => panic!("the bench mints no {other:?} tokens"),
     };
     IdpKey::from_private_jwk(alg, &format!("idp-{}", alg.name()), private).unwrap()
@@ -107,22 +113,8 @@ async fn main() {
     let jws_es256 = es256
         .sign(&claims(&issuer, now, ttl, "bench-user"), &json!({}))
         .unwrap();
-    let jwe_rsa = encrypt(
-        &jws_rs256,
-        &rsa,
-        JweAlg::RsaOaep256,
-        JweEnc::A256Gcm,
-        &cty,
-    )
-    .unwrap();
-    let jwe_ec = encrypt(
-        &jws_es256,
-        &ec,
-        JweAlg::EcdhEsA256Kw,
-        JweEnc::A256Gcm,
-        &cty,
-    )
-    .unwrap();
+    let jwe_rsa = encrypt(&jws_rs256, &rsa, JweAlg::RsaOaep256, JweEnc::A256Gcm, &cty).unwrap();
+    let jwe_ec = encrypt(&jws_es256, &ec, JweAlg::EcdhEsA256Kw, JweEnc::A256Gcm, &cty).unwrap();
     write(&out, "jwe-rsa-oaep-256.jwt", &jwe_rsa);
     write(&out, "jwe-ecdh-es-a256kw.jwt", &jwe_ec);
     write(&out, "jws-rs256.jwt", &jws_rs256);
