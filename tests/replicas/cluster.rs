@@ -16,7 +16,7 @@ use tokenbridge::clock::SharedClock;
 use tokenbridge::demo::idp::DemoIdp;
 use tokenbridge::jose::alg::JwsAlg;
 
-use crate::helpers::{digest, fixture_keys, free_port, idp_key};
+use crate::helpers::{digest, fixture_keys, idp_key};
 
 /// Where the relying party behind the front says its login ends.
 pub(crate) const RP_CALLBACK: &str = "http://127.0.0.1:9/callback";
@@ -158,10 +158,18 @@ impl Cluster {
         let idp = DemoIdp::start(&[&idp_key(JwsAlg::RS256)]).unwrap();
         let dir = TempDir::new().unwrap();
         let keys = shared_keys(dir.path());
-        let balancer_port = free_port();
-        let stats_port = free_port();
+        // Held together while chosen, so no two are the same port: HAProxy binds with
+        // SO_REUSEPORT, so a repeated port is no bind error, only requests to the wrong frontend.
+        let held: Vec<std::net::TcpListener> = (0..5)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let mut chosen = held
+            .iter()
+            .map(|listener| listener.local_addr().unwrap().port());
+        let (balancer_port, stats_port) = (chosen.next().unwrap(), chosen.next().unwrap());
+        let ports: Vec<u16> = chosen.collect();
+        drop(held);
         let balancer = format!("http://127.0.0.1:{balancer_port}");
-        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
 
         let replicas = ports
             .iter()
