@@ -7,7 +7,9 @@
 #   python3 benches/chart.py target/load/results.json docs/load.svg
 #
 # Needs Debian's wrk and openssl (apt-get install -y wrk openssl) and curl. Knobs, for a quick try
-# (the defaults are the benchmark): LOAD_REPS, LOAD_SECONDS, LOAD_WARMUP, LOAD_DISTINCT.
+# (the defaults are the benchmark): LOAD_REPS, LOAD_SECONDS, LOAD_WARMUP, LOAD_DISTINCT; LOAD_BIN
+# benchmarks another build (an earlier commit's release binary) instead of this tree's, LOAD_OUT
+# writes elsewhere than target/load.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ WARMUP=${LOAD_WARMUP:-3}
 DISTINCT=${LOAD_DISTINCT:-10000}
 CONNECTIONS=64
 LIGHT_SECONDS=4
-OUT=target/load
+OUT=${LOAD_OUT:-target/load}
 RUN=$OUT/run
 LUA=benches/load/exchange.lua
 SECRET=bench-secret-0123456789
@@ -53,12 +55,17 @@ trap 'exit 143' TERM
 rm -rf "$RUN"
 mkdir -p "$RUN"
 
-note "building (the first release build takes minutes on 2 cores)"
-cargo build --release --quiet
+if [[ -n ${LOAD_BIN:-} ]]; then
+    [[ -x $LOAD_BIN ]] || die "LOAD_BIN=$LOAD_BIN is not an executable"
+    BIN=$LOAD_BIN
+else
+    note "building (the first release build takes minutes on 2 cores)"
+    cargo build --release --quiet
+    BIN=target/release/tokenbridge
+fi
 # The minter is an example: it uses the crate's demo IdP, and examples get the dev-dependency's
 # test-util feature, which the release binary must not carry. Its speed doesn't matter.
 cargo build --example load-idp --quiet
-BIN=target/release/tokenbridge
 MINTER=target/debug/examples/load-idp
 
 # ---------------------------------------------------------------------------------------------
