@@ -91,6 +91,32 @@ fn the_key_differs_when_any_one_field_differs_or_is_absent() {
 }
 
 #[test]
+fn every_field_of_the_request_and_the_client_id_is_in_the_key() {
+    let request = || ExchangeRequest {
+        subject_token: "eyJ.subject.token".into(),
+        subject_token_type: TokenType::IdToken,
+        audience: Some("wiki".into()),
+        requested_token_type: Some(TokenType::AccessToken),
+    };
+    let base = CacheKey::of("app", &request());
+    assert_eq!(base, CacheKey::of("app", &request()));
+    assert_ne!(base, CacheKey::of("other", &request()), "client id");
+    let changes: [fn(&mut ExchangeRequest); 6] = [
+        |r| r.subject_token.push('x'),
+        |r| r.subject_token_type = TokenType::Jwt,
+        |r| r.audience = Some("blog".into()),
+        |r| r.audience = None,
+        |r| r.requested_token_type = Some(TokenType::IdToken),
+        |r| r.requested_token_type = None,
+    ];
+    for (index, change) in changes.into_iter().enumerate() {
+        let mut changed = request();
+        change(&mut changed);
+        assert_ne!(CacheKey::of("app", &changed), base, "change {index}");
+    }
+}
+
+#[test]
 fn fields_are_length_prefixed_so_they_cannot_run_together() {
     let split = |first, second| key([Some(first), Some(second), None, None, None]);
     assert_ne!(split("ab", "c"), split("a", "bc"));
