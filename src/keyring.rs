@@ -83,6 +83,13 @@ impl KeyRing {
             .find_map(|(signs, signer)| (*signs == alg).then_some(signer))
     }
 
+    /// Which state of the schedule holds at `now`: equal for two moments exactly when no key
+    /// changed state between them (the same signer per algorithm, the same decryption keys).
+    /// Only comparable within one key ring.
+    pub(crate) fn state_generation(&self, now: UnixTime) -> usize {
+        self.schedule.index_at(now)
+    }
+
     /// `/.well-known/jwks.json` at `now`: every signing key that is next, active, or retired
     /// but still needed by a live token (the signing ones first), and nothing else.
     pub fn signing_jwks(&self, now: UnixTime) -> &str {

@@ -12,6 +12,7 @@ pub(crate) use rate_limit::TokenBucket;
 
 use crate::clock::Clock;
 use crate::config::ClientConfig;
+use crate::exchange::ExchangeCache;
 use crate::oauth::{ClientSecret, SecretDigest};
 
 /// A configured client with its live rate-limit state.
@@ -20,6 +21,9 @@ pub struct Client {
     /// Its rate limit; kept by a reload that leaves the limit unchanged, so reloading never
     /// refills a bucket.
     pub(crate) bucket: Arc<TokenBucket>,
+    /// Its exchange cache (`cache = true`). Never carried across a reload: every load starts
+    /// empty, so nothing issued under an old config is handed out under a new one.
+    pub(crate) cache: Option<ExchangeCache>,
 }
 
 /// Credentials as the request presented them (RFC 6749 §2.3.1).
@@ -73,7 +77,13 @@ impl ClientRegistry {
                 let bucket = kept.unwrap_or_else(|| {
                     Arc::new(TokenBucket::new(config.rate_limit, clock.monotonic()))
                 });
-                (config.id.clone(), Arc::new(Client { config, bucket }))
+                let cache = config.cache_size.map(ExchangeCache::new);
+                let client = Client {
+                    config,
+                    bucket,
+                    cache,
+                };
+                (client.config.id.clone(), Arc::new(client))
             })
             .collect();
         ClientRegistry {

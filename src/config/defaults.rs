@@ -101,6 +101,13 @@ pub(super) const CLIENT_RATE_LIMIT: RateLimit = RateLimit {
     per_second: 50.0,
     burst: 100,
 };
+/// `client.cache`: off, because a cached answer repeats the issued token's `jti`, which relying
+/// parties that detect replays refuse.
+pub(super) const CACHE: bool = false;
+/// `client.cache_size`: entries, when `cache = true`; each holds one issued token.
+pub(super) const CACHE_SIZE: u64 = 10_000;
+/// The largest `client.cache_size` accepted: about a gigabyte of 1 kB tokens.
+pub(super) const MAX_CACHE_SIZE: u64 = 1_000_000;
 
 // [[front]]
 

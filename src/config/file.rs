@@ -139,6 +139,9 @@ pub(super) struct ClientFile {
     pub access_token_typ: Option<String>,
     pub id_token_from_access_token: Option<bool>,
     pub rate_limit: Option<RateLimitFile>,
+    pub cache: Option<bool>,
+    /// Signed, so that a negative size is reported by its key rather than as a type error.
+    pub cache_size: Option<i64>,
     pub preset: Option<String>,
     #[serde(default)]
     pub claims: Vec<toml::Value>,

@@ -319,6 +319,8 @@ pub struct ClientConfig {
     /// Whether an ID token may be issued from an access token (`id_token_from_access_token`).
     pub(crate) is_id_token_from_access_token_allowed: bool,
     pub(crate) rate_limit: RateLimit,
+    /// `cache = true`: how many exchanges to keep (`cache_size`); `None`: no cache.
+    pub(crate) cache_size: Option<u64>,
     /// Claim rules (its preset's, then its own), applied after the upstream's.
     pub rules: Vec<Rule>,
 }

@@ -73,6 +73,7 @@ pub fn record_audit(
             chosen_aud,
             jti,
             token,
+            cached = trace.is_cached,
             "{message}"
         ),
         Err(refusal) => tracing::info!(
@@ -87,6 +88,7 @@ pub fn record_audit(
             sub,
             original_aud,
             token,
+            cached = trace.is_cached,
             "{message}"
         ),
     }

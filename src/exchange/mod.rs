@@ -2,6 +2,7 @@
 //! app state: it runs on a `Pipeline`.
 
 mod audit;
+mod cache;
 mod error;
 mod pipeline;
 mod request;
@@ -16,12 +17,14 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 pub use audit::{AuditEvent, AuditedRefusal, record_audit};
+pub(crate) use cache::ExchangeCache;
 pub use error::{ExchangeError, TokenError};
 pub use pipeline::Pipeline;
 pub use request::{ExchangeRequest, RequestError, RequestParams};
 pub use trace::{Step, Trace};
 
 use crate::clients::Client;
+use crate::clock::UnixTime;
 use crate::config::Limits;
 use crate::jose::alg::JwsAlg;
 use crate::jose::compact::encode_part;
@@ -60,10 +63,29 @@ pub struct Decision {
     pub issued_token_type: TokenType,
     /// Seconds from now to the issued `exp`.
     pub expires_in: i64,
+    /// The issued `iat`: the `now` every check of this decision used.
+    pub issued_at: UnixTime,
+    /// The generation of the upstream's keys the subject token was verified with (or an older
+    /// one): a cached exchange is valid only while it holds.
+    pub upstream_keys: Option<u64>,
 }
 
-/// One whole exchange: every check, then the signature.
+/// One whole exchange: every check, then the signature; or, for a client with `cache = true`, a
+/// repeat of an earlier one that is still valid (`cache`).
 pub async fn exchange(
+    pipeline: &Arc<Pipeline>,
+    client: &Client,
+    request: ExchangeRequest,
+    trace: &mut Trace,
+) -> Result<Issued, ExchangeError> {
+    match &client.cache {
+        Some(cache) => cache.exchange(pipeline, client, request, trace).await,
+        None => exchange_fresh(pipeline, client, request, trace).await,
+    }
+}
+
+/// `exchange` without the cache.
+async fn exchange_fresh(
     pipeline: &Arc<Pipeline>,
     client: &Client,
     request: ExchangeRequest,
@@ -122,6 +144,7 @@ pub async fn decide_as(
         return Err(TokenError::NotAnIdToken(mark).into());
     }
     let upstream = verified.signed.upstream;
+    let upstream_keys = verified.signed.key_generation;
 
     let token_aud = audiences(&verified.signed.claims, pipeline.limits.max_aud_values)?;
     trace.original_aud.clone_from(&token_aud);
@@ -183,6 +206,8 @@ pub async fn decide_as(
         typ,
         issued_token_type: issued_type,
         expires_in: expires_at - now,
+        issued_at: now,
+        upstream_keys,
     })
 }
 

@@ -21,6 +21,9 @@ pub(super) struct SignedToken {
     /// The protected header's `typ`, as sent.
     pub typ: Option<String>,
     pub claims: Map<String, Value>,
+    /// The generation of `upstream`'s keys read before the key was looked up, so never newer
+    /// than the key that verified: what a cached exchange is stamped with.
+    pub key_generation: Option<u64>,
 }
 
 /// A subject token whose signature and time claims have been checked.
@@ -114,6 +117,7 @@ pub(super) async fn verify_signature(
         format!("{} is allowed for {name:?}", alg.name())
     });
     let kid = jws.header.key_id();
+    let key_generation = upstream.jwks.generation();
     let key_set = upstream.jwks.key_set_for(kid, alg).await?;
     let is_verified = key_set
         .candidates(kid, alg)
@@ -129,6 +133,7 @@ pub(super) async fn verify_signature(
         upstream: upstream.clone(),
         typ: jws.header.typ,
         claims: jws.claims,
+        key_generation,
     })
 }
 

@@ -20,6 +20,8 @@ pub struct Trace {
     pub chosen_aud: Option<String>,
     /// The issued token's `jti`.
     pub jti: Option<String>,
+    /// Whether the answer came from the client's exchange cache (`cache = true`).
+    pub is_cached: bool,
     /// Each check with its verdict, kept only when explaining (`tokenbridge explain`).
     pub steps: Option<Vec<Step>>,
     /// The nested JWS's header and claims as received, before verification (explaining only).

@@ -127,7 +127,12 @@ impl Schedule {
     /// The segment `now` falls in.
     pub(super) fn at(&self, now: UnixTime) -> &Segment {
         // There is one segment more than boundaries, so the index is always in range.
-        &self.segments[self.boundaries.partition_point(|&boundary| boundary <= now)]
+        &self.segments[self.index_at(now)]
+    }
+
+    /// Which segment `now` falls in: the same number means no key changed state in between.
+    pub(super) fn index_at(&self, now: UnixTime) -> usize {
+        self.boundaries.partition_point(|&boundary| boundary <= now)
     }
 
     /// Each segment that holds at `now` or later, with the moment it starts holding (not before

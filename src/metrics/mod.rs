@@ -65,6 +65,35 @@ struct ClientLabel {
     client: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    client: String,
+    result: &'static str,
+}
+
+/// What a look-up in a client's exchange cache found
+/// (`tokenbridge_exchange_cache_lookups_total{result}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheLookup {
+    /// A valid entry: answered without any key operation.
+    Hit,
+    /// No entry.
+    Miss,
+    /// An entry no longer valid (past half its lifetime, or a key changed): removed.
+    Stale,
+}
+
+impl CacheLookup {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheLookup::Hit => "hit",
+            CacheLookup::Miss => "miss",
+            CacheLookup::Stale => "stale",
+        }
+    }
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -144,6 +173,7 @@ pub struct Metrics {
     front_requests: Family<FrontLabels, Counter>,
     idp_answers: Family<IdpAnswerLabels, Counter>,
     rate_limited: Family<ClientLabel, Counter>,
+    cache_lookups: Family<CacheLabels, Counter>,
     failed_auth_blocked: Counter,
     failed_authentications: Counter,
     started_at: UnixTime,
@@ -196,6 +226,12 @@ impl Metrics {
             "Exchanges refused by the client's rate limit",
             rate_limited.clone(),
         );
+        let cache_lookups = Family::default();
+        registry.register(
+            "exchange_cache_lookups",
+            "Look-ups in the exchange cache of clients with cache = true, by result (hit, miss, stale)",
+            cache_lookups.clone(),
+        );
         let failed_auth_blocked = Counter::default();
         registry.register(
             "failed_auth_blocked",
@@ -216,6 +252,7 @@ impl Metrics {
             front_requests,
             idp_answers,
             rate_limited,
+            cache_lookups,
             failed_auth_blocked,
             failed_authentications,
             started_at,
@@ -294,6 +331,16 @@ impl Metrics {
         self.rate_limited
             .get_or_create(&ClientLabel {
                 client: client.to_owned(),
+            })
+            .inc();
+    }
+
+    /// One look-up in `client`'s exchange cache.
+    pub fn cache_lookup(&self, client: &str, result: CacheLookup) {
+        self.cache_lookups
+            .get_or_create(&CacheLabels {
+                client: client.to_owned(),
+                result: result.name(),
             })
             .inc();
     }

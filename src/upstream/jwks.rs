@@ -37,6 +37,11 @@ pub enum KeyLookupError {
 struct Fetched {
     set: Arc<VerificationKeySet>,
     at: Duration,
+    /// Counts the key sets that differed from the one before: a refetch of the same keys keeps
+    /// it, so what was verified with them stays valid (the exchange cache's stamp).
+    generation: u64,
+    /// The SHA-256 of the JWKS's `keys` array as served: how "the same keys" is told.
+    digest: [u8; 32],
 }
 
 /// A refetch on an unknown `kid`, shared by every request that waited for it.
@@ -107,6 +112,17 @@ impl JwksCache {
             .as_ref()
             .filter(|fetched| now.saturating_sub(fetched.at) < self.config.max_key_age)
             .map(|fetched| fetched.set.clone())
+    }
+
+    /// The generation of the key set `current` returns; `None` while there is none. It changes
+    /// only when a fetch brings keys that differ from the last ones.
+    pub(crate) fn generation(&self) -> Option<u64> {
+        let now = self.clock.monotonic();
+        let current = self.current.read().ok()?;
+        current
+            .as_ref()
+            .filter(|fetched| now.saturating_sub(fetched.at) < self.config.max_key_age)
+            .map(|fetched| fetched.generation)
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -237,10 +253,25 @@ impl JwksCache {
             ));
         }
         let set = Arc::new(VerificationKeySet::new(keys));
+        // serde_json writes an object's members in one order, so equal keys give equal bytes.
+        let served = serde_json::to_vec(entries).unwrap_or_default();
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &served).as_ref(),
+        );
         if let Ok(mut current) = self.current.write() {
+            // Set and generation change under one lock: a reader never sees a generation newer
+            // than the keys it is given.
+            let generation = match current.as_ref() {
+                Some(previous) if previous.digest == digest => previous.generation,
+                Some(previous) => previous.generation.wrapping_add(1),
+                None => 1,
+            };
             *current = Some(Fetched {
                 set: set.clone(),
                 at: self.clock.monotonic(),
+                generation,
+                digest,
             });
         }
         Ok(set)

@@ -10,6 +10,7 @@ mod claims;
 mod cli;
 mod errors;
 mod exchange;
+mod exchange_cache;
 mod front;
 mod front_backchannel;
 mod front_backchannel_refusals;

@@ -105,6 +105,7 @@ pub(super) fn validate_clients(
             &format!("{label}.rate_limit"),
             problems,
         );
+        let cache_size = cache_size(file.cache, file.cache_size, &label, problems);
         clients.push(ClientConfig {
             id: file.id,
             secret,
@@ -122,8 +123,42 @@ pub(super) fn validate_clients(
                 .id_token_from_access_token
                 .unwrap_or(defaults::ID_TOKEN_FROM_ACCESS_TOKEN),
             rate_limit,
+            cache_size,
             rules: validate_rules(&label, file.preset.as_deref(), file.claims, problems),
         });
     }
     clients
+}
+
+/// `cache` and `cache_size`: the number of entries when the cache is on. A `cache_size` without
+/// `cache = true` is refused rather than ignored, so that a size never suggests a cache that
+/// isn't there.
+fn cache_size(
+    is_on: Option<bool>,
+    size: Option<i64>,
+    label: &str,
+    problems: &mut Problems,
+) -> Option<u64> {
+    let is_on = is_on.unwrap_or(defaults::CACHE);
+    let key = format!("{label}.cache_size");
+    let Some(size) = size else {
+        return is_on.then_some(defaults::CACHE_SIZE);
+    };
+    if !is_on {
+        problems.add(key, "is set, but cache = true is not: set both, or neither");
+        return None;
+    }
+    match u64::try_from(size) {
+        Ok(size) if (1..=defaults::MAX_CACHE_SIZE).contains(&size) => Some(size),
+        _ => {
+            problems.add(
+                key,
+                format!(
+                    "{size} is out of range: from 1 to {} entries",
+                    defaults::MAX_CACHE_SIZE
+                ),
+            );
+            None
+        }
+    }
 }

@@ -371,6 +371,7 @@ upstream = "idp"
         (client.rate_limit.per_second, client.rate_limit.burst),
         (50.0, 100)
     );
+    assert_eq!(client.cache_size, None, "cache = false");
     assert!(client.rules.is_empty() && upstream.rules.is_empty());
 
     let front = &config.fronts[0];

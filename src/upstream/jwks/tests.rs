@@ -299,3 +299,28 @@ async fn discovery_has_its_own_cap_and_is_fetched_once() {
     assert_eq!(idp.discovery_requests.load(Ordering::SeqCst), 1);
     assert_eq!(idp.jwks_requests(), 2);
 }
+
+#[tokio::test]
+async fn the_generation_changes_when_a_fetch_brings_other_keys_and_only_then() {
+    let idp = FakeIdp::start(0, Duration::ZERO).await;
+    let clock = at_start();
+    let cache = cache_for(&idp, &clock, "");
+    assert_eq!(cache.generation(), None, "no keys yet");
+    cache.refresh().await.unwrap();
+    let first = cache.generation().unwrap();
+
+    cache.refresh().await.unwrap();
+    assert_eq!(
+        cache.generation(),
+        Some(first),
+        "the same keys fetched again"
+    );
+
+    *idp.jwks.lock().unwrap() = jwks_with(&["k1"]);
+    cache.refresh().await.unwrap();
+    let replaced = cache.generation().unwrap();
+    assert_ne!(replaced, first, "a new key under the same kid");
+
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(cache.generation(), None, "keys past max_key_age have none");
+}
