@@ -126,6 +126,18 @@ pub enum CompactToken<'a> {
     },
 }
 
+/// The bytes a compact serialization may hold: base64url's alphabet (RFC 4648 §5) and '.'.
+const COMPACT_ALPHABET: [bool; 256] = {
+    let mut allowed = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        allowed[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.';
+        byte += 1;
+    }
+    allowed
+};
+
 /// Tells a JWS from a JWE after checking the token's size and alphabet; a JWE's header is decoded
 /// and checked here, a JWS's by `parse_jws`.
 pub fn parse_compact<'a>(
@@ -135,13 +147,16 @@ pub fn parse_compact<'a>(
     if token.len() > limits.max_token_bytes {
         return Err(JoseError::TooLarge);
     }
-    if !token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        return Err(JoseError::Malformed("characters outside base64url and '.'"));
+    // One pass, one table load per byte: a token is up to `max_token_bytes` long, and this runs
+    // on every one before anything else.
+    let mut dots = 0usize;
+    for &byte in token.as_bytes() {
+        if !COMPACT_ALPHABET[usize::from(byte)] {
+            return Err(JoseError::Malformed("characters outside base64url and '.'"));
+        }
+        dots += usize::from(byte == b'.');
     }
-    match token.bytes().filter(|&b| b == b'.').count() {
+    match dots {
         2 => Ok(CompactToken::Jws(token)),
         4 => {
             let header_b64 = token.split('.').next().unwrap_or_default();
@@ -307,5 +322,21 @@ mod tests {
         let header: JoseHeader =
             serde_json::from_str(r#"{"alg":"RSA-OAEP-256","kid":""}"#).unwrap();
         assert_eq!(header.key_id(), None);
+    }
+
+    #[test]
+    fn only_base64url_and_dots_pass_the_alphabet_check() {
+        let limits = CompactLimits::default();
+        for byte in 0..=u8::MAX {
+            let is_allowed = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.');
+            let mut token = b"eyJh.e30.".to_vec();
+            token.push(byte);
+            let token = String::from_utf8_lossy(&token);
+            let refused = matches!(
+                parse_compact(&token, &limits),
+                Err(JoseError::Malformed("characters outside base64url and '.'"))
+            );
+            assert_eq!(refused, !is_allowed, "byte {byte:#04x}");
+        }
     }
 }
