@@ -10,6 +10,12 @@
 # (the defaults are the benchmark): LOAD_REPS, LOAD_SECONDS, LOAD_WARMUP, LOAD_DISTINCT; LOAD_BIN
 # benchmarks another build (an earlier commit's release binary) instead of this tree's, LOAD_OUT
 # writes elsewhere than target/load.
+#
+# wrk runs in the SCHED_BATCH class (chrt -b): its wake-ups then don't preempt tokenbridge's
+# workers. Under the default class nearly every answer woke wrk onto the core a worker was
+# computing on (about one involuntary context switch per request, measured in
+# /proc/PID/task/*/status); that is the co-located load generator's cost, not the service's.
+# LOAD_WRK_CLASS=other measures with the default class instead.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +31,12 @@ LUA=benches/load/exchange.lua
 SECRET=bench-secret-0123456789
 FIXTURES=$PWD/tests/fixtures/keys
 CLK_TCK=$(getconf CLK_TCK)
+WRK_CLASS=${LOAD_WRK_CLASS:-batch}
+case $WRK_CLASS in
+batch) WRK=(chrt --batch 0 wrk) ;;
+other) WRK=(wrk) ;;
+*) echo "load.sh: LOAD_WRK_CLASS is batch or other, not $WRK_CLASS" >&2 && exit 1 ;;
+esac
 
 die() {
     echo "load.sh: $*" >&2
@@ -32,7 +44,7 @@ die() {
 }
 note() { echo "== $*" >&2; }
 
-for tool in wrk openssl curl awk getconf; do
+for tool in wrk openssl curl awk getconf chrt; do
     command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install -y wrk openssl curl)"
 done
 
@@ -243,7 +255,7 @@ R_requests=0 R_duration_us=0 R_p50_us=0 R_p99_us=0 R_p999_us=0 R_non200=0 R_sock
 run_wrk() { # CLIENT TOKEN_FILE THREADS CONNECTIONS SECONDS [cycle]
     local output
     output=$(TB_AUTH=$(auth_of "$1") TB_TOKENS=$2 TB_THREADS=$3 TB_CYCLE=${6:+1} \
-        wrk -t"$3" -c"$4" -d"$5"s --timeout 10s -s "$LUA" "$URL/exchange" 2>"$RUN/wrk.err") ||
+        "${WRK[@]}" -t"$3" -c"$4" -d"$5"s --timeout 10s -s "$LUA" "$URL/exchange" 2>"$RUN/wrk.err") ||
         die "wrk failed: $(cat "$RUN/wrk.err")"
     local line
     line=$(grep '^RESULT ' <<<"$output") || die "no RESULT from wrk: $output $(cat "$RUN/wrk.err")"
@@ -376,7 +388,7 @@ done
     echo
     echo "### HTTP load benchmark, $DATE"
     echo
-    echo "Machine: $NPROC CPUs, $CPU_MODEL. wrk -t2 -c$CONNECTIONS on the same cores, tokenbridge with"
+    echo "Machine: $NPROC CPUs, $CPU_MODEL. wrk -t2 -c$CONNECTIONS (scheduling class $WRK_CLASS) on the same cores, tokenbridge with"
     echo "workers = 2; $REPS × ${SECONDS_PER_REP}s per pipeline after a ${WARMUP}s warm-up, medians (min–max of requests/s)."
     echo "Crypto per operation on one core (µs), from \`openssl speed -multi 2\` before / after the load, mean used:"
     printf 'RSA-2048 private %s / %s, RSA verify %s / %s, ES256 sign %s / %s, ES256 verify %s / %s, ECDH P-256 %s / %s.\n' \
@@ -418,7 +430,7 @@ done
 # Machine-readable, for benches/chart.py.
 {
     printf '{\n  "date": "%s",\n  "machine": {"nproc": %s, "cpu": "%s"},\n' "$DATE" "$NPROC" "${CPU_MODEL//\"/}"
-    printf '  "connections": %s, "reps": %s, "seconds_per_rep": %s,\n' "$CONNECTIONS" "$REPS" "$SECONDS_PER_REP"
+    printf '  "connections": %s, "reps": %s, "seconds_per_rep": %s, "wrk_class": "%s",\n' "$CONNECTIONS" "$REPS" "$SECONDS_PER_REP" "$WRK_CLASS"
     for which in BEFORE AFTER RATE; do
         declare -n rates=$which
         printf '  "openssl_%s": {' "${which,,}"
