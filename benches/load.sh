@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # HTTP load benchmark of tokenbridge (issue 17): the five exchange pipelines under 64 connections
 # against the two-core crypto ceiling measured in the same run, a light-load latency run, and the
-# opt-in exchange cache if this build has one. Loopback only; about 4–5 minutes after the builds.
+# opt-in exchange cache if this build has one. Loopback only; about 7 minutes after the builds.
 #
 #   benches/load.sh            # prints the table; results in target/load/results.json
 #   python3 benches/chart.py target/load/results.json docs/load.svg
 #
 # Needs Debian's wrk and openssl (apt-get install -y wrk openssl) and curl. Knobs, for a quick try
-# (the defaults are the benchmark): LOAD_REPS, LOAD_SECONDS, LOAD_WARMUP, LOAD_DISTINCT; LOAD_BIN
+# (the defaults are the benchmark): LOAD_REPS, LOAD_SECONDS, LOAD_WARMUP, LOAD_DISTINCT,
+# LOAD_SPEED_RUNS (openssl speed runs on each side of the load); LOAD_BIN
 # benchmarks another build (an earlier commit's release binary) instead of this tree's, LOAD_OUT
 # writes elsewhere than target/load.
 #
@@ -91,13 +92,21 @@ openssl_rates() {
         /^\+F5:/ { print "ecdh=" $4 }'
 }
 
+# One openssl speed run moves by ±15 % on a shared VM (one measured RSA-2048 private at 327 µs,
+# the next at 265 µs): each side of the load takes the median of SPEED_RUNS runs.
+SPEED_RUNS=${LOAD_SPEED_RUNS:-3}
 declare -A BEFORE AFTER RATE
 read_rates() { # ARRAY_NAME
     local -n into=$1
-    local line
-    while IFS='=' read -r key value; do into["$key"]=$value; done < <(openssl_rates)
-    for line in rsa_priv rsa_verify es_sign es_verify ecdh; do
-        [[ -n ${into[$line]:-} ]] || die "openssl speed gave no $line rate"
+    local -A samples=()
+    local key value op
+    for _ in $(seq "$SPEED_RUNS"); do
+        while IFS='=' read -r key value; do samples[$key]+="$value "; done < <(openssl_rates)
+    done
+    for op in rsa_priv rsa_verify es_sign es_verify ecdh; do
+        [[ -n ${samples[$op]:-} ]] || die "openssl speed gave no $op rate"
+        # shellcheck disable=SC2086 # one word per run
+        into[$op]=$(printf '%s\n' ${samples[$op]} | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     done
 }
 
@@ -390,7 +399,7 @@ done
     echo
     echo "Machine: $NPROC CPUs, $CPU_MODEL. wrk -t2 -c$CONNECTIONS (scheduling class $WRK_CLASS) on the same cores, tokenbridge with"
     echo "workers = 2; $REPS × ${SECONDS_PER_REP}s per pipeline after a ${WARMUP}s warm-up, medians (min–max of requests/s)."
-    echo "Crypto per operation on one core (µs), from \`openssl speed -multi 2\` before / after the load, mean used:"
+    echo "Crypto per operation on one core (µs), from \`openssl speed -multi 2\` before / after the load (each the median of $SPEED_RUNS runs), mean used:"
     printf 'RSA-2048 private %s / %s, RSA verify %s / %s, ES256 sign %s / %s, ES256 verify %s / %s, ECDH P-256 %s / %s.\n' \
         "$(round "$(calc "2e6 / ${BEFORE[rsa_priv]}")")" "$(round "$(calc "2e6 / ${AFTER[rsa_priv]}")")" \
         "$(calc "2e6 / ${BEFORE[rsa_verify]}" | xargs printf '%.1f')" "$(calc "2e6 / ${AFTER[rsa_verify]}" | xargs printf '%.1f')" \
