@@ -203,7 +203,7 @@ EOF
     } >"$file"
 }
 
-# The cache is another engineer's work in progress: use it only if this build accepts it.
+# An earlier build (LOAD_BIN) may have no exchange cache: the cached run only if the config passes.
 CONFIG=$RUN/tokenbridge.toml
 CACHED=
 for cache_lines in "cache = true|cache_size = 20000" "cache = true"; do

@@ -36,14 +36,7 @@ async fn alg_none_in_the_token_and_inside_a_jwe_is_refused() {
         b64(&json!({ "alg": "none", "kid": "idp-RS256" })),
         b64(&claims)
     );
-    let nested = encrypt(
-        &unsigned,
-        &app.encryption_key("RSA").await,
-        JweAlg::RsaOaep256,
-        JweEnc::A256Gcm,
-        &json!({}),
-    )
-    .unwrap();
+    let nested = app.rsa_jwe(&unsigned).await;
 
     for token in [&unsigned, &unsigned_with_kid, &nested] {
         app.exchange("app", token, &[])
@@ -165,14 +158,7 @@ async fn an_unknown_crit_is_refused_even_when_the_signature_is_good() {
 async fn a_tampered_jwe_fails_the_same_way_whichever_part_was_touched() {
     let app = spawn_app().await;
     let inner = app.id_token(json!("app"), json!({}));
-    let jwe = encrypt(
-        &inner,
-        &app.encryption_key("RSA").await,
-        JweAlg::RsaOaep256,
-        JweEnc::A256Gcm,
-        &json!({}),
-    )
-    .unwrap();
+    let jwe = app.rsa_jwe(&inner).await;
     let parts: Vec<&str> = jwe.split('.').collect();
     let flip = |part: &str| -> String {
         let mut bytes = URL_SAFE_NO_PAD.decode(part).unwrap();

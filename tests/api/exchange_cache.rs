@@ -7,13 +7,11 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokenbridge::clock::rfc3339;
-use tokenbridge::demo::mint::encrypt;
-use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg};
+use tokenbridge::jose::alg::JwsAlg;
 use tokenbridge::keyring::commands::generate_key;
 
 use crate::helpers::*;
 
-const TELEMETRY: &str = "[telemetry]\nlisten = \"127.0.0.1:0\"\n";
 const CACHED: &str = "cache = true";
 
 /// The demo IdP as upstream "idp" (with `upstream_extra` lines), and a client per entry: its
@@ -36,7 +34,7 @@ fn policy(upstream_extra: &str, clients: &[(&str, &str)]) -> String {
 async fn app_with(policy: String, keys: Option<String>) -> TestApp {
     spawn_app_with(Options {
         policy,
-        limits: TELEMETRY.into(),
+        limits: TELEMETRY_LISTENER.into(),
         keys,
         is_clock_manual: true,
         ..Options::default()
@@ -47,12 +45,7 @@ async fn app_with(policy: String, keys: Option<String>) -> TestApp {
 /// The value of the sample whose name and labels are exactly `series`; 0 when it is absent.
 async fn sample(app: &TestApp, series: &str) -> f64 {
     let (_, text) = app.scrape_metrics(None).await;
-    text.lines()
-        .find_map(|line| {
-            let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-            value.split_whitespace().next()?.parse().ok()
-        })
-        .unwrap_or(0.0)
+    metric_sample(&text, series).unwrap_or(0.0)
 }
 
 async fn lookups(app: &TestApp, client: &str, result: &str) -> f64 {
@@ -99,14 +92,7 @@ fn audit_lines(jti: &str) -> Vec<String> {
 async fn exchange_cache_a_repeat_gets_the_same_token_with_less_time_left_and_no_key_operation() {
     let app = app_with(policy("", &[("cached", CACHED)]), None).await;
     let jws = app.id_token(json!("app"), json!({ "sub": "cache-subject-1" }));
-    let jwe = encrypt(
-        &jws,
-        &app.encryption_key("RSA").await,
-        JweAlg::RsaOaep256,
-        JweEnc::A256Gcm,
-        &json!({}),
-    )
-    .unwrap();
+    let jwe = app.rsa_jwe(&jws).await;
 
     let first = app.exchange("cached", &jwe, &[]).await;
     assert_eq!(first.status, 200, "{}", first.body);

@@ -1,8 +1,6 @@
 //! No secret, no whole token and no private key material in any log line at any level.
 
 use serde_json::json;
-use tokenbridge::demo::mint::encrypt;
-use tokenbridge::jose::alg::{JweAlg, JweEnc};
 
 use crate::helpers::*;
 
@@ -14,14 +12,7 @@ async fn logs_hold_fingerprints_never_secrets_tokens_or_keys() {
     })
     .await;
     let jws = app.id_token(json!("app"), json!({ "sub": "log-test-subject" }));
-    let jwe = encrypt(
-        &jws,
-        &app.encryption_key("RSA").await,
-        JweAlg::RsaOaep256,
-        JweEnc::A256Gcm,
-        &json!({}),
-    )
-    .unwrap();
+    let jwe = app.rsa_jwe(&jws).await;
     let expired = app.id_token(json!("app"), json!({ "exp": app.now() - 60 }));
     let wrong_secret = "a-wrong-but-plausible-secret-42";
     let form = [

@@ -5,11 +5,9 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const TELEMETRY: &str = "[telemetry]\nlisten = \"127.0.0.1:0\"\n";
-
 async fn app_with_telemetry(policy: Option<String>) -> TestApp {
     spawn_app_with(Options {
-        limits: TELEMETRY.into(),
+        limits: TELEMETRY_LISTENER.into(),
         policy: policy.unwrap_or_else(default_policy),
         ..Options::default()
     })
@@ -25,15 +23,6 @@ async fn scrape(app: &TestApp) -> String {
         .await;
     assert!(content_type.starts_with("application/openmetrics-text"));
     text
-}
-
-/// The value of the sample whose name and labels are exactly `series` (labels in the order the
-/// scrape writes them).
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape.lines().find_map(|line| {
-        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-        value.split_whitespace().next()?.parse().ok()
-    })
 }
 
 #[tokio::test]
@@ -65,7 +54,7 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     let text = scrape(&app).await;
 
     let exchanges = |client: &str, upstream: &str, outcome: &str, error: &str| {
-        sample(
+        metric_sample(
             &text,
             &format!(
                 "tokenbridge_exchanges_total{{client=\"{client}\",upstream=\"{upstream}\",outcome=\"{outcome}\",error=\"{error}\"}}"
@@ -79,51 +68,52 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     );
     assert_eq!(exchanges("", "", "refused", "invalid_client"), Some(1.0));
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_exchange_duration_seconds_count{client=\"app\",outcome=\"issued\"}"
         ),
         Some(7.0)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_exchange_step_duration_seconds_count{step=\"verify\"}"
         ),
         Some(10.0)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_exchange_step_duration_seconds_count{step=\"sign\"}"
         ),
         Some(7.0)
     );
     assert_eq!(
-        sample(&text, "tokenbridge_failed_authentications_total"),
+        metric_sample(&text, "tokenbridge_failed_authentications_total"),
         Some(1.0)
     );
     assert!(
-        sample(&text, "tokenbridge_upstream_keys{upstream=\"idp\"}").is_some_and(|keys| keys > 0.0)
+        metric_sample(&text, "tokenbridge_upstream_keys{upstream=\"idp\"}")
+            .is_some_and(|keys| keys > 0.0)
     );
     assert!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_upstream_keys_age_seconds{upstream=\"idp\"}"
         )
         .is_some()
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_upstream_key_refreshes_total{upstream=\"idp\",result=\"ok\"}"
         ),
         Some(1.0)
     );
     assert!(text.contains("tokenbridge_build_info{version=\""));
-    assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0));
-    assert!(sample(&text, "process_open_fds").is_some_and(|fds| fds > 0.0));
-    assert!(sample(&text, "process_cpu_seconds_total").is_some());
+    assert!(metric_sample(&text, "process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0));
+    assert!(metric_sample(&text, "process_open_fds").is_some_and(|fds| fds > 0.0));
+    assert!(metric_sample(&text, "process_cpu_seconds_total").is_some());
     assert!(text.ends_with("# EOF\n"));
 
     // Without OpenMetrics in Accept (promtool, curl): the Prometheus text format.
@@ -131,7 +121,7 @@ async fn exchanges_are_counted_by_client_upstream_outcome_and_error_on_the_telem
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert!(classic.contains("# TYPE tokenbridge_exchanges_total counter"));
     assert_eq!(
-        sample(
+        metric_sample(
             &classic,
             "tokenbridge_exchanges_total{client=\"app\",upstream=\"idp\",outcome=\"issued\",error=\"\"}"
         ),
@@ -174,7 +164,7 @@ async fn our_keys_and_the_reloads_are_in_the_scrape() {
     let kid = jwks["keys"][0]["kid"].as_str().unwrap();
     let alg = jwks["keys"][0]["alg"].as_str().unwrap();
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             &format!(
                 "tokenbridge_key_info{{kid=\"{kid}\",alg=\"{alg}\",use=\"sig\",state=\"active\"}}"
@@ -184,21 +174,21 @@ async fn our_keys_and_the_reloads_are_in_the_scrape() {
         "{text}"
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_signing_active_until_timestamp_seconds{alg=\"RS256\"}"
         ),
         Some(f64::INFINITY)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_config_reloads_total{result=\"success\"}"
         ),
         Some(0.0)
     );
     assert_eq!(
-        sample(&text, "tokenbridge_config_last_reload_failed"),
+        metric_sample(&text, "tokenbridge_config_last_reload_failed"),
         Some(0.0)
     );
 
@@ -206,14 +196,14 @@ async fn our_keys_and_the_reloads_are_in_the_scrape() {
     app.reloader.reload().await.unwrap_err();
     let text = scrape(&app).await;
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_config_reloads_total{result=\"failure\"}"
         ),
         Some(1.0)
     );
     assert_eq!(
-        sample(&text, "tokenbridge_config_last_reload_failed"),
+        metric_sample(&text, "tokenbridge_config_last_reload_failed"),
         Some(1.0)
     );
 }
@@ -298,7 +288,7 @@ async fn no_label_value_comes_from_a_token_a_caller_or_a_path() {
         }
     }
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_front_requests_total{front=\"\",endpoint=\"token\",outcome=\"refused\"}"
         ),
@@ -306,7 +296,7 @@ async fn no_label_value_comes_from_a_token_a_caller_or_a_path() {
         "the unknown front is counted, without its name"
     );
     assert!(
-        sample(
+        metric_sample(
             &text,
             "tokenbridge_front_requests_total{front=\"app\",endpoint=\"token\",outcome=\"refused\"}"
         )
@@ -362,7 +352,7 @@ async fn a_fronts_requests_and_the_idps_answers_are_counted_by_class() {
     let text = scrape(&app).await;
 
     let idp = |class: &str| {
-        sample(
+        metric_sample(
             &text,
             &format!(
                 "tokenbridge_front_idp_responses_total{{front=\"bookstack\",endpoint=\"token\",class=\"{class}\"}}"
@@ -373,7 +363,7 @@ async fn a_fronts_requests_and_the_idps_answers_are_counted_by_class() {
     assert_eq!(idp("5xx"), Some(1.0));
     assert_eq!(idp("timeout"), Some(1.0));
     let front = |outcome: &str| {
-        sample(
+        metric_sample(
             &text,
             &format!(
                 "tokenbridge_front_requests_total{{front=\"bookstack\",endpoint=\"token\",outcome=\"{outcome}\"}}"

@@ -6,13 +6,13 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokenbridge::app::App;
 use tokenbridge::clock::{ManualClock, SharedClock, SystemClock};
 use tokenbridge::demo::idp::DemoIdp;
-use tokenbridge::demo::mint::IdpKey;
-use tokenbridge::jose::alg::JwsAlg;
+use tokenbridge::demo::mint::{IdpKey, encrypt};
+use tokenbridge::jose::alg::{JweAlg, JweEnc, JwsAlg};
 use tokenbridge::reload::Reloader;
 
 use super::config::{default_policy, digest, fixture_keys_section, secret_of};
@@ -104,6 +104,19 @@ impl Service {
             .find(|key| key["kty"] == kty)
             .cloned()
             .unwrap()
+    }
+
+    /// `jws` as the usual JWE subject token: RSA-OAEP-256 and A256GCM to tokenbridge's RSA
+    /// encryption key, no extra header members.
+    pub(crate) async fn rsa_jwe(&self, jws: &str) -> String {
+        encrypt(
+            jws,
+            &self.encryption_key("RSA").await,
+            JweAlg::RsaOaep256,
+            JweEnc::A256Gcm,
+            &json!({}),
+        )
+        .unwrap()
     }
 
     /// `/metrics` from the telemetry listener, asking for `accept` (`None`: what promtool and
@@ -354,4 +367,17 @@ impl TestApp {
             .as_ref()
             .map_or_else(now, |clock| tokenbridge::clock::Clock::now(clock.as_ref()))
     }
+}
+
+/// The `[telemetry]` section that starts the telemetry listener (where `/metrics` is served) on a
+/// free port, for `Options::limits`.
+pub(crate) const TELEMETRY_LISTENER: &str = "[telemetry]\nlisten = \"127.0.0.1:0\"\n";
+
+/// The value of the sample whose name and labels are exactly `series` (labels in the order the
+/// scrape writes them), in a scrape's text.
+pub(crate) fn metric_sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split_whitespace().next()?.parse().ok()
+    })
 }
