@@ -84,6 +84,8 @@ pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// `upstream.max_jwks_keys`: a JWKS with more keys is refused whole.
 pub(super) const MAX_JWKS_KEYS: usize = 64;
+/// The most claims an upstream's `audience_claims` may name.
+pub(super) const MAX_AUDIENCE_CLAIMS: usize = 4;
 
 // [[client]]
 

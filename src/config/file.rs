@@ -119,6 +119,7 @@ pub(super) struct UpstreamFile {
     pub fetch_timeout: Option<String>,
     pub max_jwks_bytes: Option<usize>,
     pub max_jwks_keys: Option<usize>,
+    pub audience_claims: Option<Vec<String>>,
     pub preset: Option<String>,
     #[serde(default)]
     pub claims: Vec<toml::Value>,

@@ -222,13 +222,16 @@ pub struct UpstreamConfig {
     pub(crate) fetch_timeout: Duration,
     pub(crate) max_jwks_bytes: usize,
     pub(crate) max_jwks_keys: usize,
+    /// `audience_claims`: the claims a token's audiences are read from, the first present one
+    /// (`aud` unless configured; Cognito's access tokens carry only `client_id`).
+    pub(crate) audience_claims: Vec<String>,
     /// Claim rules for every token from this upstream, applied before the client's.
     pub rules: Vec<Rule>,
 }
 
 impl UpstreamConfig {
     /// Whether `other` finds, fetches and trusts keys exactly as this one does, so a reload may
-    /// keep the keys this one fetched. Only the leeway and the claim rules may differ: they
+    /// keep the keys this one fetched. Only the leeway, the audience claims and the claim rules may differ: they
     /// apply to tokens after their keys are found. Destructured whole so that a new field must
     /// be placed on one side or the other.
     pub(crate) fn fetches_like(&self, other: &UpstreamConfig) -> bool {
@@ -247,6 +250,7 @@ impl UpstreamConfig {
             max_jwks_bytes,
             max_jwks_keys,
             internal_origin,
+            audience_claims: _,
             rules: _,
         } = self;
         *name == other.name

@@ -85,9 +85,15 @@ pub enum TokenError {
     /// A claim rule refused the token (a required claim missing, a value of the wrong shape).
     #[error(transparent)]
     Rule(#[from] RuleError),
-    /// `aud` holds more values than `limits.max_aud_values`.
-    #[error("aud has {0} values, more than limits.max_aud_values")]
+    /// The audience claim holds more values than `limits.max_aud_values`.
+    #[error("the audience claim has {0} values, more than limits.max_aud_values")]
     TooManyAudiences(usize),
+    /// The token carries none of the upstream's `audience_claims`.
+    #[error("none of the audience claims {0:?} is present")]
+    NoAudience(Vec<String>),
+    /// The first audience claim present is not a string or a list of strings.
+    #[error("audience claim {0:?} is not a string or a list of strings")]
+    AudienceClaim(String),
     /// The issued claims would pass `limits.max_issued_claims` or `max_issued_bytes`.
     #[error("the issued token would have {0}, over the limit")]
     IssuedTooLarge(String),

@@ -146,7 +146,11 @@ pub async fn decide_as(
     let upstream = verified.signed.upstream;
     let upstream_keys = verified.signed.key_generation;
 
-    let token_aud = audiences(&verified.signed.claims, pipeline.limits.max_aud_values)?;
+    let (audience_claim, token_aud) = audiences(
+        &verified.signed.claims,
+        &upstream.config.audience_claims,
+        pipeline.limits.max_aud_values,
+    )?;
     trace.original_aud.clone_from(&token_aud);
     let audience = client
         .config
@@ -156,7 +160,7 @@ pub async fn decide_as(
     trace.passed("audience", || {
         let rules = &client.config.audience;
         format!(
-            "select = {:?}: token aud {token_aud:?}, allowed {:?}, requested {:?} -> {audience:?}",
+            "select = {:?}: token {audience_claim} {token_aud:?}, allowed {:?}, requested {:?} -> {audience:?}",
             rules.mode, rules.allowed, request.audience
         )
     });

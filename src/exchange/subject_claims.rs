@@ -51,27 +51,34 @@ fn numeric_date(
     }
 }
 
-/// `aud` as a list, whether the token carries a string or an array, at most `max_values` of them.
-pub(super) fn audiences(
+/// The token's audiences: the values of the first of `audience_claims` (the upstream's, `aud`
+/// unless configured) that the token carries, a string or a list of at most `max_values`
+/// strings. Returns the claim they came from with them. A present claim of the wrong type is
+/// refused, never skipped for the next: the order is the operator's, not the token's.
+pub(super) fn audiences<'a>(
     claims: &Map<String, Value>,
+    audience_claims: &'a [String],
     max_values: usize,
-) -> Result<Vec<String>, TokenError> {
-    match claims.get("aud") {
-        Some(Value::String(aud)) => Ok(vec![aud.clone()]),
-        Some(Value::Array(values)) if values.len() > max_values => {
-            Err(TokenError::TooManyAudiences(values.len()))
+) -> Result<(&'a str, Vec<String>), TokenError> {
+    let Some((name, value)) = audience_claims
+        .iter()
+        .find_map(|name| Some((name.as_str(), claims.get(name)?)))
+    else {
+        return Err(TokenError::NoAudience(audience_claims.to_vec()));
+    };
+    let wrong_type = || TokenError::AudienceClaim(name.to_owned());
+    let values = match value {
+        Value::String(aud) => vec![aud.clone()],
+        Value::Array(values) if values.len() > max_values => {
+            return Err(TokenError::TooManyAudiences(values.len()));
         }
-        Some(Value::Array(values)) => values
+        Value::Array(values) => values
             .iter()
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or(TokenError::Claim("aud"))
-            })
-            .collect(),
-        _ => Err(TokenError::Claim("aud")),
-    }
+            .map(|value| value.as_str().map(str::to_owned).ok_or_else(wrong_type))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(wrong_type()),
+    };
+    Ok((name, values))
 }
 
 /// What marks a JWT as an access token, so that it is never taken for an ID token (RFC 8725

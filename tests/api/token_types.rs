@@ -12,17 +12,8 @@ const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 async fn exchange_as(app: &TestApp, token: &str, subject_token_type: &str) -> Answer {
-    send(
-        app.http
-            .post(app.url("/exchange"))
-            .basic_auth("app", Some(secret_of("app")))
-            .form(&[
-                ("grant_type", GRANT),
-                ("subject_token", token),
-                ("subject_token_type", subject_token_type),
-            ]),
-    )
-    .await
+    app.exchange_typed("app", token, subject_token_type, &[])
+        .await
 }
 
 #[tokio::test]

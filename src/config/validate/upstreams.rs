@@ -123,11 +123,42 @@ pub(super) fn validate_upstreams(
             ),
             max_jwks_bytes: file.max_jwks_bytes.unwrap_or(defaults::MAX_JWKS_BYTES),
             max_jwks_keys: file.max_jwks_keys.unwrap_or(defaults::MAX_JWKS_KEYS),
+            audience_claims: audience_claims(
+                file.audience_claims,
+                &format!("{label}.audience_claims"),
+                problems,
+            ),
             rules: validate_rules(&label, file.preset.as_deref(), file.claims, problems),
             name: file.name,
         });
     }
     upstreams
+}
+
+/// `audience_claims`: non-empty, each name once, no more than a handful. A list, never a
+/// pattern: which claims may name the audience is the operator's decision.
+fn audience_claims(names: Option<Vec<String>>, key: &str, problems: &mut Problems) -> Vec<String> {
+    let Some(names) = names else {
+        return vec!["aud".to_owned()];
+    };
+    let mut seen = HashSet::new();
+    if names.is_empty() || names.len() > defaults::MAX_AUDIENCE_CLAIMS {
+        problems.add(
+            key,
+            format!(
+                "must name 1 to {} claims, in the order they are tried",
+                defaults::MAX_AUDIENCE_CLAIMS
+            ),
+        );
+    }
+    for name in &names {
+        if name.is_empty() || name.chars().any(char::is_control) {
+            problems.add(key, format!("{name:?} is not a claim name"));
+        } else if !seen.insert(name.as_str()) {
+            problems.add(key, format!("{name:?} is named twice"));
+        }
+    }
+    names
 }
 
 /// Upstream URLs must be absolute, and HTTPS unless `danger_allow_http` says otherwise.

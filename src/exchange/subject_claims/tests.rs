@@ -101,7 +101,8 @@ fn a_huge_leeway_does_not_overflow() {
 }
 
 fn aud(value: Value) -> Result<Vec<String>, TokenError> {
-    audiences(&claims(json!({ "aud": value })), 5)
+    let names = ["aud".to_owned()];
+    audiences(&claims(json!({ "aud": value })), &names, 5).map(|(_, values)| values)
 }
 
 #[test]
@@ -122,14 +123,43 @@ fn aud_over_the_limit_wrongly_typed_or_absent_is_refused() {
         aud(json!(["a", "b", "c", "d", "e", "f"])),
         Err(TokenError::TooManyAudiences(6))
     ));
+    assert!(matches!(aud(json!(["a", 1])), Err(TokenError::AudienceClaim(name)) if name == "aud"));
+    assert!(matches!(aud(json!(7)), Err(TokenError::AudienceClaim(name)) if name == "aud"));
     assert!(matches!(
-        aud(json!(["a", 1])),
-        Err(TokenError::Claim("aud"))
+        audiences(&Map::new(), &["aud".to_owned()], 5),
+        Err(TokenError::NoAudience(tried)) if tried == ["aud"]
     ));
-    assert!(matches!(aud(json!(7)), Err(TokenError::Claim("aud"))));
+}
+
+#[test]
+fn the_first_audience_claim_present_is_the_one_read() {
+    let names = ["aud".to_owned(), "client_id".to_owned()];
+    // A Cognito access token: no aud, the app client in client_id.
+    let cognito = claims(json!({ "client_id": "app-client", "token_use": "access" }));
+    assert_eq!(
+        audiences(&cognito, &names, 5).ok(),
+        Some(("client_id", vec!["app-client".to_owned()]))
+    );
+    // Both present: the first configured wins, whatever the other says.
+    let both = claims(json!({ "aud": ["rp"], "client_id": "other" }));
+    assert_eq!(
+        audiences(&both, &names, 5).ok(),
+        Some(("aud", vec!["rp".to_owned()]))
+    );
+    // A present claim of the wrong type is refused, not skipped for the next one.
+    let wrong = claims(json!({ "aud": 7, "client_id": "app-client" }));
     assert!(matches!(
-        audiences(&Map::new(), 5),
-        Err(TokenError::Claim("aud"))
+        audiences(&wrong, &names, 5),
+        Err(TokenError::AudienceClaim(name)) if name == "aud"
+    ));
+    assert!(matches!(
+        audiences(&claims(json!({ "sub": "u" })), &names, 5),
+        Err(TokenError::NoAudience(tried)) if tried == names
+    ));
+    // Only the listed claims: client_id is nothing to an upstream that reads only aud.
+    assert!(matches!(
+        audiences(&cognito, &names[..1], 5),
+        Err(TokenError::NoAudience(_))
     ));
 }
 

@@ -165,10 +165,21 @@ impl Service {
         token: &str,
         extra: &[(&str, &str)],
     ) -> Answer {
+        self.exchange_typed(client, token, ID_TOKEN, extra).await
+    }
+
+    /// `exchange` with another `subject_token_type`.
+    pub(crate) async fn exchange_typed(
+        &self,
+        client: &str,
+        token: &str,
+        subject_token_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let mut form = vec![
             ("grant_type", GRANT),
             ("subject_token", token),
-            ("subject_token_type", ID_TOKEN),
+            ("subject_token_type", subject_token_type),
         ];
         form.extend_from_slice(extra);
         let request = self
