@@ -120,6 +120,9 @@ pub(super) struct UpstreamFile {
     pub max_jwks_bytes: Option<usize>,
     pub max_jwks_keys: Option<usize>,
     pub audience_claims: Option<Vec<String>>,
+    pub issuer_aliases: Option<Vec<String>>,
+    pub issuer_templates: Option<Vec<String>>,
+    pub allowed_tenants: Option<Vec<String>>,
     pub preset: Option<String>,
     #[serde(default)]
     pub claims: Vec<toml::Value>,

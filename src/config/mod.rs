@@ -5,6 +5,7 @@
 mod defaults;
 mod error;
 mod file;
+mod issuer_forms;
 mod rules;
 mod validate;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigErrors, ConfigProblem};
+pub(crate) use issuer_forms::{IssuerForm, OtherIssuer};
 pub use validate::{parse, parse_with_env};
 
 use crate::clock::UnixTime;
@@ -203,6 +205,9 @@ pub struct UpstreamConfig {
     /// The `name` that clients' `upstreams` and fronts refer to; unique.
     pub name: String,
     pub(crate) issuer: String,
+    /// The other forms of `iss` this IdP's tokens carry, exact strings, and the issuers of its
+    /// listed tenants; never `issuer` itself.
+    pub(crate) other_issuers: Vec<OtherIssuer>,
     /// `internal_url`: where tokenbridge's own calls to the IdP on the issuer's origin go
     /// (discovery, JWKS, a front's token and userinfo forwards); the checks still read the public
     /// URLs. Part of how this upstream fetches: any comparison of "fetches the same way" (one
@@ -231,13 +236,15 @@ pub struct UpstreamConfig {
 
 impl UpstreamConfig {
     /// Whether `other` finds, fetches and trusts keys exactly as this one does, so a reload may
-    /// keep the keys this one fetched. Only the leeway, the audience claims and the claim rules may differ: they
+    /// keep the keys this one fetched. Only the leeway, the other issuers, the audience claims and the claim rules may
+    /// differ: they
     /// apply to tokens after their keys are found. Destructured whole so that a new field must
     /// be placed on one side or the other.
     pub(crate) fn fetches_like(&self, other: &UpstreamConfig) -> bool {
         let UpstreamConfig {
             name,
             issuer,
+            other_issuers: _,
             jwks_uri,
             algorithms,
             leeway: _,

@@ -4,6 +4,7 @@
 mod clients;
 mod deprecated;
 mod fronts;
+mod issuers;
 mod keys;
 mod limits;
 mod reload;

@@ -22,6 +22,14 @@ pub enum TokenError {
     /// The (unverified) `iss`, if any, names no configured upstream.
     #[error("issuer {0:?} is not a configured upstream")]
     UntrustedIssuer(Option<String>),
+    /// `iss` is a listed tenant's issuer, but the signed `tid` names another tenant or none.
+    #[error("iss is the issuer of tenant {tenant:?}, but tid is {tid:?}")]
+    WrongTenant {
+        /// The tenant `iss` names.
+        tenant: String,
+        /// The token's `tid`.
+        tid: Option<String>,
+    },
     /// The token's upstream is not among the client's `upstreams` (or not the front's own).
     #[error("client {client:?} may not exchange tokens from upstream {upstream:?}")]
     UpstreamNotAllowed {

@@ -9,6 +9,7 @@ use super::subject_claims::check_time_claims;
 use super::{ExchangeError, Pipeline, TokenError, Trace};
 use crate::clients::Client;
 use crate::clock::UnixTime;
+use crate::config::IssuerForm;
 use crate::jose::JoseError;
 use crate::jose::alg::JwsAlg;
 use crate::jose::compact::{CompactToken, UnverifiedJws, header_text, parse_compact, parse_jws};
@@ -90,12 +91,18 @@ pub(super) async fn verify_signature(
     let alg = JwsAlg::parse(&jws.header.alg)
         .ok_or_else(|| TokenError::Jose(JoseError::UnsupportedAlgorithm(jws.header.alg.clone())))?;
     let issuer = jws.claims.get("iss").and_then(Value::as_str);
-    let upstream = issuer
-        .and_then(|issuer| pipeline.upstreams.by_issuer(issuer))
+    let (upstream, issuer_form) = issuer
+        .and_then(|issuer| pipeline.upstreams.by_token_issuer(issuer))
         .ok_or_else(|| TokenError::UntrustedIssuer(issuer.map(str::to_owned)))?;
     trace.upstream = Some(upstream.config.issuer.clone());
     let name = &upstream.config.name;
-    trace.passed("issuer", || format!("iss is upstream {name:?}"));
+    trace.passed("issuer", || match issuer_form {
+        None => format!("iss is upstream {name:?}"),
+        Some(IssuerForm::Alias) => format!("iss is upstream {name:?} (issuer_aliases)"),
+        Some(IssuerForm::Tenant { template, tenant }) => {
+            format!("iss is upstream {name:?}: {template:?} for allowed tenant {tenant:?}")
+        }
+    });
     if !client.config.upstreams.contains(name) {
         return Err(TokenError::UpstreamNotAllowed {
             client: client.config.id.clone(),
@@ -129,6 +136,21 @@ pub(super) async fn verify_signature(
         Some(kid) => format!("verified with the key for kid {kid:?} from {name:?}'s JWKS"),
         None => format!("verified with a key from {name:?}'s JWKS (the token names no kid)"),
     });
+    // A multi-tenant IdP signs every tenant's tokens with the same keys: the tenant in `iss`
+    // counts only if the signed `tid` says the same.
+    if let Some(IssuerForm::Tenant { tenant, .. }) = issuer_form {
+        let tid = jws.claims.get("tid").and_then(Value::as_str);
+        if tid != Some(tenant.as_str()) {
+            return Err(TokenError::WrongTenant {
+                tenant: tenant.clone(),
+                tid: tid.map(str::to_owned),
+            }
+            .into());
+        }
+        trace.passed("tenant", || {
+            format!("tid {tenant:?} is the tenant iss names")
+        });
+    }
     Ok(SignedToken {
         upstream: upstream.clone(),
         typ: jws.header.typ,

@@ -1,5 +1,5 @@
-//! The IdPs tokenbridge trusts: found by exact issuer, each with its discovery document and its
-//! JWKS cached.
+//! The IdPs tokenbridge trusts: found by exact issuer (or one of its exact other issuers), each
+//! with its discovery document and its JWKS cached.
 
 mod discovery;
 pub(crate) mod fetch;
@@ -15,7 +15,7 @@ pub(crate) use internal_origin::InternalOrigin;
 pub(crate) use jwks::{JwksCache, KeyLookupError};
 
 use crate::clock::SharedClock;
-use crate::config::UpstreamConfig;
+use crate::config::{IssuerForm, UpstreamConfig};
 
 /// A trusted IdP.
 pub struct Upstream {
@@ -29,9 +29,15 @@ pub struct Upstream {
 
 /// Every configured upstream, by name and by exact issuer.
 pub struct Upstreams {
-    by_issuer: HashMap<String, Arc<Upstream>>,
+    by_issuer: HashMap<String, IssuerEntry>,
     all: Vec<Arc<Upstream>>,
     fetcher: Fetcher,
+}
+
+/// What an exact `iss` names: the upstream, and the other form it is, if not the `issuer`.
+struct IssuerEntry {
+    upstream: Arc<Upstream>,
+    form: Option<IssuerForm>,
 }
 
 /// One upstream's readiness, as `/readyz` reports it.
@@ -85,10 +91,17 @@ impl Upstreams {
                 })
             })
             .collect();
-        let by_issuer = all
-            .iter()
-            .map(|upstream| (upstream.config.issuer.clone(), upstream.clone()))
-            .collect();
+        let mut by_issuer = HashMap::new();
+        for upstream in &all {
+            let entry = |form| IssuerEntry {
+                upstream: upstream.clone(),
+                form,
+            };
+            by_issuer.insert(upstream.config.issuer.clone(), entry(None));
+            for other in &upstream.config.other_issuers {
+                by_issuer.insert(other.issuer.clone(), entry(Some(other.form.clone())));
+            }
+        }
         Upstreams {
             by_issuer,
             all,
@@ -99,7 +112,18 @@ impl Upstreams {
     /// Exact string comparison (OIDC Core §3.1.3.7 step 2): no normalisation, no trailing-slash
     /// forgiveness.
     pub fn by_issuer(&self, issuer: &str) -> Option<&Arc<Upstream>> {
-        self.by_issuer.get(issuer)
+        self.by_issuer.get(issuer).map(|entry| &entry.upstream)
+    }
+
+    /// `by_issuer`, with the form of the issuer that named the upstream: a tenant's issuer must
+    /// then be checked against the token's `tid`.
+    pub(crate) fn by_token_issuer(
+        &self,
+        issuer: &str,
+    ) -> Option<(&Arc<Upstream>, Option<&IssuerForm>)> {
+        self.by_issuer
+            .get(issuer)
+            .map(|entry| (&entry.upstream, entry.form.as_ref()))
     }
 
     pub fn by_name(&self, name: &str) -> Option<&Arc<Upstream>> {

@@ -1,13 +1,14 @@
 //! `[[upstream]]`: the IdPs whose tokens are accepted: unique names and issuers, https URLs unless
 //! `danger_allow_http`, key-cache timings and caps, claim rules.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use super::issuers::{IssuerFormsFile, other_issuers};
 use super::values::{duration, names_to_algs};
 use crate::config::error::Problems;
 use crate::config::file::UpstreamFile;
 use crate::config::rules::validate_rules;
-use crate::config::{UpstreamConfig, defaults};
+use crate::config::{IssuerForm, UpstreamConfig, defaults};
 use crate::jose::alg::JwsAlg;
 use crate::upstream::InternalOrigin;
 
@@ -16,17 +17,42 @@ pub(super) fn validate_upstreams(
     problems: &mut Problems,
 ) -> Vec<UpstreamConfig> {
     let mut names = HashSet::new();
-    let mut issuers = HashSet::new();
+    // Every exact iss some upstream accepts, with the key that made it so: one iss, one upstream.
+    let mut issuers: HashMap<String, String> = HashMap::new();
     let mut upstreams = Vec::new();
     for (label, file) in files {
         if file.name.is_empty() || !names.insert(file.name.clone()) {
             problems.add(format!("{label}.name"), "must be non-empty and unique");
         }
-        if !issuers.insert(file.issuer.clone()) {
+        if let Some(claimed_by) = issuers.insert(file.issuer.clone(), format!("{label}.issuer")) {
             problems.add(
                 format!("{label}.issuer"),
-                "another upstream has the same issuer",
+                format!("another upstream already accepts this issuer ({claimed_by})"),
             );
+        }
+        let other_issuers = other_issuers(
+            IssuerFormsFile {
+                label: &label,
+                issuer: &file.issuer,
+                aliases: file.issuer_aliases,
+                templates: file.issuer_templates,
+                tenants: file.allowed_tenants,
+                is_http_allowed: file.danger_allow_http,
+            },
+            problems,
+        );
+        // One iss names one upstream, whichever form names it.
+        for other in &other_issuers {
+            let key = match other.form {
+                IssuerForm::Alias => format!("{label}.issuer_aliases"),
+                IssuerForm::Tenant { .. } => format!("{label}.issuer_templates"),
+            };
+            if let Some(claimed_by) = issuers.insert(other.issuer.clone(), key.clone()) {
+                problems.add(
+                    key,
+                    format!("{:?} is already accepted by {claimed_by}", other.issuer),
+                );
+            }
         }
         let issuer_url = check_fetch_url(
             &file.issuer,
@@ -95,6 +121,7 @@ pub(super) fn validate_upstreams(
         }
         upstreams.push(UpstreamConfig {
             issuer: file.issuer,
+            other_issuers,
             internal_origin,
             jwks_uri,
             algorithms,
