@@ -169,6 +169,8 @@ pub(super) struct RuleFile {
     pub keys: bool,
     pub split: Option<String>,
     pub filter: Option<Vec<String>>,
+    pub map: Option<BTreeMap<String, String>>,
+    pub unmapped: Option<String>,
     pub strip_prefix: Option<String>,
     pub prefix: Option<String>,
     #[serde(default)]

@@ -6,7 +6,7 @@ use super::error::Problems;
 use super::file::{PresetFile, RuleFile};
 use crate::policy::claims::PROTECTED_CLAIMS;
 use crate::policy::presets;
-use crate::policy::rules::{ClaimPath, IfMissing, NamePattern, Rule, RuleKind, Shape};
+use crate::policy::rules::{ClaimPath, IfMissing, NamePattern, Rule, RuleKind, Shape, ValueMap};
 
 /// The rules of one client or upstream: its preset's first, then its own. `label` is the key
 /// path of the entry (`client[0] ("bookstack")`).
@@ -115,6 +115,7 @@ fn rule_kind(
             .flatten()
             .map(|pattern| NamePattern::new(pattern))
             .collect(),
+        map: value_map(file, key, problems),
         strip_prefix: file.strip_prefix.clone(),
         prefix: file.prefix.clone(),
         lowercase: file.lowercase,
@@ -127,7 +128,7 @@ fn rule_kind(
     };
     takes("to", file.to.is_some(), &["rename", "copy"], problems);
     takes(
-        "keys/split/filter/strip_prefix/prefix/lowercase/join",
+        "keys/split/filter/map/strip_prefix/prefix/lowercase/join",
         !shape.is_identity(),
         &["rename", "copy"],
         problems,
@@ -260,6 +261,36 @@ fn rule_kind(
     }
 }
 
+/// `map` and `unmapped` come together: what happens to a value the table doesn't name is the
+/// operator's choice, never a default (a kept object id can grant nothing, a dropped one can
+/// take a group away).
+fn value_map(file: &RuleFile, key: &str, problems: &mut Problems) -> Option<ValueMap> {
+    let is_unmapped_dropped = match file.unmapped.as_deref() {
+        None => None,
+        Some("keep") => Some(false),
+        Some("drop") => Some(true),
+        Some(other) => {
+            problems.add(key, format!("unmapped = {other:?} is not keep or drop"));
+            Some(false)
+        }
+    };
+    match (&file.map, is_unmapped_dropped) {
+        (None, None) => None,
+        (Some(_), None) => {
+            problems.add(key, "map needs unmapped = \"keep\" or \"drop\"");
+            None
+        }
+        (None, Some(_)) => {
+            problems.add(key, "unmapped applies only with map");
+            None
+        }
+        (Some(entries), Some(is_unmapped_dropped)) => Some(ValueMap {
+            entries: entries.clone(),
+            is_unmapped_dropped,
+        }),
+    }
+}
+
 fn writable(name: &str, key: &str, problems: &mut Problems) -> bool {
     if PROTECTED_CLAIMS.contains(&name) {
         problems.add(
@@ -307,3 +338,5 @@ fn check_conflicts(label: &str, rules: &[Rule], problems: &mut Problems) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_map_tests;

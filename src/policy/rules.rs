@@ -14,7 +14,7 @@ use serde_json::Value;
 
 pub(crate) use apply::apply_rules;
 pub(crate) use path::{ClaimPath, NamePattern};
-pub(crate) use shape::Shape;
+pub(crate) use shape::{Shape, ValueMap};
 
 /// What `sub_from` does when its source claim is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,9 +35,17 @@ impl Rule {
                 let Some(value) = from.get(claims).cloned() else {
                     return self.missing(from);
                 };
-                let value = shape
+                let shaped = shape
                     .apply(value)
                     .map_err(|reason| self.refuse(format!("{from}: {reason}")))?;
+                let Some(value) = shaped else {
+                    // `map` with `unmapped = "drop"` left nothing: the target isn't written, and
+                    // a rename still takes the source away.
+                    if is_move {
+                        from.remove(claims);
+                    }
+                    return Ok(Some(format!("{from}: no value mapped, dropped")));
+                };
                 let is_same_place = from.is_top_level() && from.top() == to;
                 if claims.contains_key(to) && !overwrite && !is_same_place {
                     return Err(self.refuse(format!(

@@ -57,6 +57,20 @@ impl std::fmt::Display for Rule {
                         )
                     ));
                 }
+                if let Some(map) = &shape.map {
+                    let entries: Vec<String> = map
+                        .entries
+                        .iter()
+                        .map(|(value, mapped)| format!("{} = {}", quoted(value), quoted(mapped)))
+                        .collect();
+                    parts.push(format!("map = {{ {} }}", entries.join(", ")));
+                    let unmapped = if map.is_unmapped_dropped {
+                        "drop"
+                    } else {
+                        "keep"
+                    };
+                    parts.push(format!("unmapped = \"{unmapped}\""));
+                }
                 if let Some(prefix) = &shape.strip_prefix {
                     parts.push(format!("strip_prefix = {}", quoted(prefix)));
                 }

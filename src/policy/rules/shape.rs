@@ -1,11 +1,13 @@
 //! Value shaping: how a renamed or copied value is reshaped on the way (object keys, split,
-//! filter, prefixes, case, join), and the names of JSON kinds its refusals use.
+//! filter, value map, prefixes, case, join), and the names of JSON kinds its refusals use.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::NamePattern;
 
-/// Value reshaping, applied in this fixed order: keys, split, filter, strip_prefix, prefix,
+/// Value reshaping, applied in this fixed order: keys, split, filter, map, strip_prefix, prefix,
 /// lowercase, join.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Shape {
@@ -15,6 +17,9 @@ pub(crate) struct Shape {
     pub(crate) split: Option<String>,
     /// Only the list's strings matching one of these patterns.
     pub(crate) filter: Vec<NamePattern>,
+    /// Each string replaced by its entry (Entra group object ids → names), and what becomes of
+    /// a string without one.
+    pub(crate) map: Option<ValueMap>,
     /// Removed from each string that starts with it.
     pub(crate) strip_prefix: Option<String>,
     /// Put before each string.
@@ -24,12 +29,42 @@ pub(crate) struct Shape {
     pub(crate) join: Option<String>,
 }
 
+/// `map` with `unmapped`: a rule's value translation table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ValueMap {
+    pub(crate) entries: BTreeMap<String, String>,
+    /// `unmapped = "drop"`: a value without an entry leaves (a list's item, or a string claim
+    /// whole); otherwise it stays as it was.
+    pub(crate) is_unmapped_dropped: bool,
+}
+
+impl ValueMap {
+    /// `None` when a lone string is unmapped and dropped: then nothing is left to write.
+    fn apply(&self, value: Value) -> Option<Value> {
+        let translate = |item: Value| match item {
+            Value::String(text) => match self.entries.get(&text) {
+                Some(mapped) => Some(Value::String(mapped.clone())),
+                None => (!self.is_unmapped_dropped).then_some(Value::String(text)),
+            },
+            other => (!self.is_unmapped_dropped).then_some(other),
+        };
+        match value {
+            Value::Array(items) => Some(Value::Array(
+                items.into_iter().filter_map(translate).collect(),
+            )),
+            text @ Value::String(_) => translate(text),
+            other => Some(other),
+        }
+    }
+}
+
 impl Shape {
     pub(crate) fn is_identity(&self) -> bool {
         *self == Shape::default()
     }
 
-    pub(super) fn apply(&self, value: Value) -> Result<Value, String> {
+    /// The reshaped value; `Ok(None)` when `map` dropped the whole of it (an unmapped string).
+    pub(super) fn apply(&self, value: Value) -> Result<Option<Value>, String> {
         let mut value = value;
         if self.keys {
             value = match value {
@@ -70,6 +105,20 @@ impl Shape {
                 other => return Err(format!("filter needs a list, found {}", kind(&other))),
             };
         }
+        if let Some(map) = &self.map {
+            match value {
+                Value::String(_) | Value::Array(_) => match map.apply(value) {
+                    Some(mapped) => value = mapped,
+                    None => return Ok(None),
+                },
+                other => {
+                    return Err(format!(
+                        "map needs a string or a list, found {}",
+                        kind(&other)
+                    ));
+                }
+            }
+        }
         value = map_strings(value, |text| {
             let text = match &self.strip_prefix {
                 Some(prefix) => text
@@ -104,7 +153,7 @@ impl Shape {
                 other => return Err(format!("join needs a list, found {}", kind(&other))),
             };
         }
-        Ok(value)
+        Ok(Some(value))
     }
 }
 
