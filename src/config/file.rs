@@ -165,6 +165,7 @@ pub(super) struct RuleFile {
     pub sub_from: Option<String>,
     pub if_missing: Option<String>,
     pub keep_only: Option<Vec<String>>,
+    pub refuse_overage: Option<String>,
     #[serde(default)]
     pub keys: bool,
     pub split: Option<String>,
@@ -180,6 +181,8 @@ pub(super) struct RuleFile {
     pub required: bool,
     #[serde(default)]
     pub overwrite: bool,
+    #[serde(default)]
+    pub keep_existing: bool,
 }
 
 /// A preset's file: its rules under `claims`.

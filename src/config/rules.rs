@@ -6,7 +6,9 @@ use super::error::Problems;
 use super::file::{PresetFile, RuleFile};
 use crate::policy::claims::PROTECTED_CLAIMS;
 use crate::policy::presets;
-use crate::policy::rules::{ClaimPath, IfMissing, NamePattern, Rule, RuleKind, Shape, ValueMap};
+use crate::policy::rules::{
+    ClaimPath, IfMissing, NamePattern, OnExisting, Rule, RuleKind, Shape, ValueMap,
+};
 
 /// The rules of one client or upstream: its preset's first, then its own. `label` is the key
 /// path of the entry (`client[0] ("bookstack")`).
@@ -84,6 +86,7 @@ fn file_ops(file: &RuleFile) -> Vec<&'static str> {
         ("default", file.default.is_some()),
         ("sub_from", file.sub_from.is_some()),
         ("keep_only", file.keep_only.is_some()),
+        ("refuse_overage", file.refuse_overage.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, is_present)| is_present.then_some(name))
@@ -100,7 +103,7 @@ fn rule_kind(
         problems.add(
             key,
             format!(
-                "a rule has exactly one of rename, copy, drop, set, default, sub_from, keep_only; found {}",
+                "a rule has exactly one of rename, copy, drop, set, default, sub_from, keep_only, refuse_overage; found {}",
                 if ops.is_empty() { "none".to_owned() } else { ops.join(", ") }
             ),
         );
@@ -134,6 +137,15 @@ fn rule_kind(
         problems,
     );
     takes("overwrite", file.overwrite, &["rename", "copy"], problems);
+    takes(
+        "keep_existing",
+        file.keep_existing,
+        &["rename", "copy"],
+        problems,
+    );
+    if file.overwrite && file.keep_existing {
+        problems.add(key, "overwrite and keep_existing contradict each other");
+    }
     takes("value", file.value.is_some(), &["set", "default"], problems);
     takes(
         "if_missing",
@@ -188,20 +200,24 @@ fn rule_kind(
                 problems,
             )?;
             let to = target(file.to.as_ref(), problems)?;
-            let overwrite = file.overwrite;
+            let existing = match (file.overwrite, file.keep_existing) {
+                (true, _) => OnExisting::Overwrite,
+                (false, true) => OnExisting::Keep,
+                (false, false) => OnExisting::Refuse,
+            };
             Some(if op == "rename" {
                 RuleKind::Rename {
                     from,
                     to,
                     shape,
-                    overwrite,
+                    existing,
                 }
             } else {
                 RuleKind::Copy {
                     from,
                     to,
                     shape,
-                    overwrite,
+                    existing,
                 }
             })
         }
@@ -249,6 +265,14 @@ fn rule_kind(
                 }
             };
             Some(RuleKind::SubFrom { from, if_missing })
+        }
+        "refuse_overage" => {
+            let claim = file.refuse_overage.clone().unwrap_or_default();
+            if claim.is_empty() {
+                problems.add(key, "refuse_overage names the claim an overage replaces");
+                return None;
+            }
+            Some(RuleKind::RefuseOverage { claim })
         }
         _ => Some(RuleKind::KeepOnly {
             names: file
@@ -311,9 +335,9 @@ fn check_conflicts(label: &str, rules: &[Rule], problems: &mut Problems) {
     let mut written: Vec<(&str, &str)> = Vec::new();
     for rule in rules {
         let target = match &rule.kind {
-            RuleKind::Rename { to, overwrite, .. } | RuleKind::Copy { to, overwrite, .. } => {
+            RuleKind::Rename { to, existing, .. } | RuleKind::Copy { to, existing, .. } => {
                 if let Some((_, by)) = written.iter().find(|(name, _)| name == to)
-                    && !overwrite
+                    && *existing == OnExisting::Refuse
                 {
                     let key = if rule.origin.starts_with(label) {
                         rule.origin.clone()
@@ -322,7 +346,7 @@ fn check_conflicts(label: &str, rules: &[Rule], problems: &mut Problems) {
                     };
                     problems.add(
                         key,
-                        format!("writes {to}, which {by} wrote already; set overwrite = true to replace it"),
+                        format!("writes {to}, which {by} wrote already; set overwrite = true to replace it, or keep_existing = true to leave it"),
                     );
                 }
                 Some(to.as_str())
@@ -336,6 +360,8 @@ fn check_conflicts(label: &str, rules: &[Rule], problems: &mut Problems) {
     }
 }
 
+#[cfg(test)]
+mod preset_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

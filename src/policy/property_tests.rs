@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::claims::{IssuedClaims, PROTECTED_CLAIMS, issued_claims};
-use super::rules::{ClaimPath, IfMissing, NamePattern, Rule, RuleKind, Shape, apply_rules};
+use super::rules::{
+    ClaimPath, IfMissing, NamePattern, OnExisting, Rule, RuleKind, Shape, apply_rules,
+};
 
 /// Claim names: protected ones included, so rules try to write them.
 fn name() -> impl Strategy<Value = String> {
@@ -44,25 +46,33 @@ fn shape() -> impl Strategy<Value = Shape> {
     })
 }
 
+fn on_existing() -> impl Strategy<Value = OnExisting> {
+    prop_oneof![
+        Just(OnExisting::Refuse),
+        Just(OnExisting::Overwrite),
+        Just(OnExisting::Keep),
+    ]
+}
+
 fn rule() -> impl Strategy<Value = Rule> {
     fn path() -> impl Strategy<Value = ClaimPath> {
         name().prop_filter_map("a path", |name| ClaimPath::parse(&name))
     }
     let kind = prop_oneof![
-        (path(), name(), shape(), any::<bool>()).prop_map(|(from, to, shape, overwrite)| {
+        (path(), name(), shape(), on_existing()).prop_map(|(from, to, shape, existing)| {
             RuleKind::Rename {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             }
         }),
-        (path(), name(), shape(), any::<bool>()).prop_map(|(from, to, shape, overwrite)| {
+        (path(), name(), shape(), on_existing()).prop_map(|(from, to, shape, existing)| {
             RuleKind::Copy {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             }
         }),
         proptest::collection::vec(name(), 0..3).prop_map(|names| RuleKind::Drop {

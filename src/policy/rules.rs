@@ -16,6 +16,17 @@ pub(crate) use apply::apply_rules;
 pub(crate) use path::{ClaimPath, NamePattern};
 pub(crate) use shape::{Shape, ValueMap};
 
+/// What a rename or copy does when its target claim exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnExisting {
+    /// Refuses the exchange (the default: two sources for one claim is a surprise).
+    Refuse,
+    /// `overwrite = true`: replaces it.
+    Overwrite,
+    /// `keep_existing = true`: leaves it, and does nothing (a rename keeps its source too).
+    Keep,
+}
+
 /// What `sub_from` does when its source claim is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IfMissing {
@@ -30,14 +41,14 @@ pub(crate) enum RuleKind {
         from: ClaimPath,
         to: String,
         shape: Shape,
-        overwrite: bool,
+        existing: OnExisting,
     },
     /// Like rename, but the source stays.
     Copy {
         from: ClaimPath,
         to: String,
         shape: Shape,
-        overwrite: bool,
+        existing: OnExisting,
     },
     Drop {
         patterns: Vec<NamePattern>,
@@ -58,6 +69,12 @@ pub(crate) enum RuleKind {
     /// Least privilege: every top-level claim not named leaves (`sub` always stays).
     KeepOnly {
         names: Vec<NamePattern>,
+    },
+    /// Refuses a token that carries `claim` only as a distributed claim (OIDC Core §5.6.2:
+    /// `_claim_names` names it; Entra's groups overage), or `hasgroups: true` for `groups`,
+    /// instead of its value: such a token would otherwise be issued without it.
+    RefuseOverage {
+        claim: String,
     },
 }
 

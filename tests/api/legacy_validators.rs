@@ -14,7 +14,7 @@ const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 /// Runs every legacy validator, configured for `issuer` and `audience`, over `tokens`; returns
 /// one verdict per validator and token, each naming its `validator` and `case`.
-async fn legacy_verdicts(issuer: &str, audience: &str, tokens: &[Value]) -> Vec<Value> {
+pub(crate) async fn legacy_verdicts(issuer: &str, audience: &str, tokens: &[Value]) -> Vec<Value> {
     let input = json!({ "issuer": issuer, "audience": audience, "tokens": tokens });
     let mut node = Command::new("node");
     node.arg("validators.mjs").current_dir(interop_dir());

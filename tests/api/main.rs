@@ -22,6 +22,7 @@ mod front_session_harness;
 mod front_upstreams;
 mod front_userinfo;
 mod helpers;
+mod idp_presets;
 mod idp_shapes;
 mod internal_url;
 mod interop;

@@ -291,7 +291,7 @@ fn malformed_rules_are_refused_with_their_key() {
             "{rules}: {problems:?}"
         );
     }
-    let unknown = rules_with_preset(Some("okta"), "").unwrap_err();
+    let unknown = rules_with_preset(Some("nosuch"), "").unwrap_err();
     assert!(
         unknown[0].contains("preset") && unknown[0].contains("zitadel"),
         "{unknown:?}"

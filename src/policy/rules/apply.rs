@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::shape::kind;
-use super::{ClaimPath, Fired, IfMissing, Rule, RuleError, RuleKind};
+use super::{ClaimPath, Fired, IfMissing, OnExisting, Rule, RuleError, RuleKind};
 
 impl Rule {
     fn refuse(&self, reason: impl Into<String>) -> RuleError {
@@ -23,13 +23,13 @@ impl Rule {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             }
             | RuleKind::Copy {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             } => {
                 let is_move = matches!(self.kind, RuleKind::Rename { .. });
                 let Some(value) = from.get(claims).cloned() else {
@@ -47,10 +47,16 @@ impl Rule {
                     return Ok(Some(format!("{from}: no value mapped, dropped")));
                 };
                 let is_same_place = from.is_top_level() && from.top() == to;
-                if claims.contains_key(to) && !overwrite && !is_same_place {
-                    return Err(self.refuse(format!(
-                        "{to} exists already (set overwrite = true to replace it)"
-                    )));
+                if claims.contains_key(to) && !is_same_place {
+                    match existing {
+                        OnExisting::Overwrite => {}
+                        OnExisting::Keep => return Ok(None),
+                        OnExisting::Refuse => {
+                            return Err(self.refuse(format!(
+                                "{to} exists already (set overwrite = true to replace it, or keep_existing = true to leave it)"
+                            )));
+                        }
+                    }
                 }
                 if is_move {
                     from.remove(claims);
@@ -99,6 +105,29 @@ impl Rule {
                 };
                 claims.insert("sub".into(), Value::String(sub));
                 Ok(Some(format!("sub from {from}")))
+            }
+            RuleKind::RefuseOverage { claim } => {
+                if claims.contains_key(claim) {
+                    return Ok(None);
+                }
+                let is_distributed = claims
+                    .get("_claim_names")
+                    .and_then(Value::as_object)
+                    .is_some_and(|names| names.contains_key(claim));
+                // Entra's implicit-flow form of the same overage (no _claim_names, a flag).
+                let has_groups_flag =
+                    claim == "groups" && claims.get("hasgroups") == Some(&Value::Bool(true));
+                if is_distributed || has_groups_flag {
+                    let form = if is_distributed {
+                        "_claim_names names it"
+                    } else {
+                        "hasgroups is true"
+                    };
+                    return Err(self.refuse(format!(
+                        "{claim} overage: the token carries no {claim}, {form} (the IdP left them out as too many); tokenbridge does not fetch them and issues nothing rather than a token without {claim}"
+                    )));
+                }
+                Ok(None)
             }
             RuleKind::KeepOnly { names } => {
                 let before = claims.len();

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{IfMissing, Rule, RuleKind};
+use super::{IfMissing, OnExisting, Rule, RuleKind};
 
 /// A rule as an inline TOML table, the way it would be written in the config.
 impl std::fmt::Display for Rule {
@@ -24,13 +24,13 @@ impl std::fmt::Display for Rule {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             }
             | RuleKind::Copy {
                 from,
                 to,
                 shape,
-                overwrite,
+                existing,
             } => {
                 let op = if matches!(self.kind, RuleKind::Rename { .. }) {
                     "rename"
@@ -83,8 +83,10 @@ impl std::fmt::Display for Rule {
                 if let Some(separator) = &shape.join {
                     parts.push(format!("join = {}", quoted(separator)));
                 }
-                if *overwrite {
-                    parts.push("overwrite = true".into());
+                match existing {
+                    OnExisting::Refuse => {}
+                    OnExisting::Overwrite => parts.push("overwrite = true".into()),
+                    OnExisting::Keep => parts.push("keep_existing = true".into()),
                 }
             }
             RuleKind::Drop { patterns, paths } => {
@@ -106,6 +108,9 @@ impl std::fmt::Display for Rule {
                 if *if_missing == IfMissing::KeepSub {
                     parts.push("if_missing = \"keep\"".into());
                 }
+            }
+            RuleKind::RefuseOverage { claim } => {
+                parts.push(format!("refuse_overage = {}", quoted(claim)));
             }
             RuleKind::KeepOnly { names } => {
                 parts.push(format!(

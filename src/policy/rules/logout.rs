@@ -12,7 +12,9 @@ impl Rule {
             RuleKind::SubFrom { .. } => true,
             RuleKind::Rename { to, .. } | RuleKind::Copy { to, .. } => to == "sub",
             RuleKind::Set { claim, .. } | RuleKind::Default { claim, .. } => claim == "sub",
-            RuleKind::Drop { .. } | RuleKind::KeepOnly { .. } => false,
+            RuleKind::Drop { .. } | RuleKind::KeepOnly { .. } | RuleKind::RefuseOverage { .. } => {
+                false
+            }
         }
     }
 
@@ -33,7 +35,7 @@ impl Rule {
 mod tests {
     use serde_json::{Map, Value, json};
 
-    use super::super::{ClaimPath, NamePattern, Shape, apply_rules};
+    use super::super::{ClaimPath, NamePattern, OnExisting, Shape, apply_rules};
     use super::*;
 
     fn rule(kind: RuleKind) -> Rule {
@@ -66,7 +68,7 @@ mod tests {
                 from: path("email"),
                 to: "sub".into(),
                 shape: Shape::default(),
-                overwrite: true,
+                existing: OnExisting::Overwrite,
             },
             RuleKind::Set {
                 claim: "sub".into(),
@@ -86,7 +88,7 @@ mod tests {
                 from: path("email"),
                 to: "mail".into(),
                 shape: Shape::default(),
-                overwrite: false,
+                existing: OnExisting::Refuse,
             },
             RuleKind::KeepOnly { names: vec![] },
         ];
@@ -100,7 +102,7 @@ mod tests {
             from: path("email"),
             to: "mail".into(),
             shape: Shape::default(),
-            overwrite: false,
+            existing: OnExisting::Refuse,
         });
         let sub_from = rule(RuleKind::SubFrom {
             from: path("preferred_username"),
