@@ -84,6 +84,12 @@ pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
 /// `upstream.max_jwks_keys`: a JWKS with more keys is refused whole.
 pub(super) const MAX_JWKS_KEYS: usize = 64;
+/// `upstream.introspection.cache_ttl`: how long an `active: true` answer is reused at most.
+pub(super) const INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(60);
+/// `upstream.introspection.cache_size`: answers kept per upstream.
+pub(super) const INTROSPECTION_CACHE_SIZE: u64 = 10_000;
+/// The largest `cache_size` accepted (an answer is a few hundred bytes of claims).
+pub(super) const MAX_INTROSPECTION_CACHE_SIZE: u64 = 1_000_000;
 /// The most claims an upstream's `audience_claims` may name.
 pub(super) const MAX_AUDIENCE_CLAIMS: usize = 4;
 

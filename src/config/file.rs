@@ -123,6 +123,7 @@ pub(super) struct UpstreamFile {
     pub issuer_aliases: Option<Vec<String>>,
     pub issuer_templates: Option<Vec<String>>,
     pub allowed_tenants: Option<Vec<String>>,
+    pub introspection: Option<IntrospectionFile>,
     pub preset: Option<String>,
     #[serde(default)]
     pub claims: Vec<toml::Value>,
@@ -190,6 +191,17 @@ pub(super) struct RuleFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct PresetFile {
     pub claims: Vec<toml::Value>,
+}
+
+/// `[upstream.introspection]`: tokenbridge's own credentials at the IdP's RFC 7662 endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IntrospectionFile {
+    pub client_id: String,
+    pub client_secret: SecretFile,
+    pub endpoint: Option<String>,
+    pub cache_ttl: Option<String>,
+    pub cache_size: Option<u64>,
 }
 
 /// A client secret by reference, never inline: an environment variable, a file (docker and

@@ -5,6 +5,7 @@
 mod defaults;
 mod error;
 mod file;
+mod introspection;
 mod issuer_forms;
 mod rules;
 mod validate;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigErrors, ConfigProblem};
+pub(crate) use introspection::{IntrospectionConfig, OutboundSecret};
 pub(crate) use issuer_forms::{IssuerForm, OtherIssuer};
 pub use validate::{parse, parse_with_env};
 
@@ -230,14 +232,16 @@ pub struct UpstreamConfig {
     /// `audience_claims`: the claims a token's audiences are read from, the first present one
     /// (`aud` unless configured; Cognito's access tokens carry only `client_id`).
     pub(crate) audience_claims: Vec<String>,
+    /// `[upstream.introspection]`: opaque subject tokens are checked at the IdP (RFC 7662).
+    pub(crate) introspection: Option<IntrospectionConfig>,
     /// Claim rules for every token from this upstream, applied before the client's.
     pub rules: Vec<Rule>,
 }
 
 impl UpstreamConfig {
     /// Whether `other` finds, fetches and trusts keys exactly as this one does, so a reload may
-    /// keep the keys this one fetched. Only the leeway, the other issuers, the audience claims and the claim rules may
-    /// differ: they
+    /// keep the keys this one fetched. Only the leeway, the other issuers, the audience claims, introspection and the
+    /// claim rules may differ: they
     /// apply to tokens after their keys are found. Destructured whole so that a new field must
     /// be placed on one side or the other.
     pub(crate) fn fetches_like(&self, other: &UpstreamConfig) -> bool {
@@ -258,6 +262,7 @@ impl UpstreamConfig {
             max_jwks_keys,
             internal_origin,
             audience_claims: _,
+            introspection: _,
             rules: _,
         } = self;
         *name == other.name

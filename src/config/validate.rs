@@ -4,6 +4,7 @@
 mod clients;
 mod deprecated;
 mod fronts;
+mod introspection;
 mod issuers;
 mod keys;
 mod limits;
@@ -87,7 +88,7 @@ pub fn parse_with_env(
     let limits = limits::validate_limits(limits_file, &mut problems);
     let reload = reload::validate_reload(reload_file, &mut problems);
     let telemetry = telemetry::validate_telemetry(telemetry_file, listen, &mut problems);
-    let upstreams = upstreams::validate_upstreams(upstream_files, &mut problems);
+    let upstreams = upstreams::validate_upstreams(upstream_files, base, env, &mut problems);
     let clients =
         clients::validate_clients(client_files, &upstreams, &keys, base, env, &mut problems);
     let fronts = fronts::validate_fronts(front_files, &clients, &mut problems);

@@ -30,6 +30,21 @@ pub enum TokenError {
         /// The token's `tid`.
         tid: Option<String>,
     },
+    /// An opaque token sent as anything but an access token (ID tokens are JWTs).
+    #[error("an opaque token can only be an access token")]
+    OpaqueNotAccessToken,
+    /// Not a JWT, and not made of the characters an access token is (RFC 6750 §2.1).
+    #[error("neither a JWT nor an opaque access token")]
+    NotAToken,
+    /// The upstream's introspection says the token is not active.
+    #[error("upstream {0:?} says the token is not active")]
+    Inactive(String),
+    /// The introspection answer's `token_type` is not an access token's (`Bearer`, `DPoP`).
+    #[error("the introspection answer's token_type is {0:?}, not an access token's")]
+    NotAnAccessToken(Option<String>),
+    /// The introspection answer's `iss` is not the upstream that was asked.
+    #[error("the introspection answer names issuer {0:?}, not the upstream that was asked")]
+    IntrospectedIssuer(Option<String>),
     /// The token's upstream is not among the client's `upstreams` (or not the front's own).
     #[error("client {client:?} may not exchange tokens from upstream {upstream:?}")]
     UpstreamNotAllowed {
@@ -128,6 +143,9 @@ pub enum ExchangeError {
     /// The upstream's keys are unknown (none cached and the fetch failed): worth a retry.
     #[error("{0}")]
     KeysUnavailable(String),
+    /// The IdP could not answer about an opaque token (introspection): worth a retry.
+    #[error("{0}")]
+    IdpUnavailable(String),
     /// tokenbridge failed (no randomness, a task that died, no signing key).
     #[error("internal error: {0}")]
     Internal(String),
@@ -163,7 +181,9 @@ impl ExchangeError {
             ExchangeError::Auth(_) => ErrorCode::InvalidClient,
             ExchangeError::RateLimited(_) => ErrorCode::SlowDown,
             ExchangeError::Audience(_) => ErrorCode::InvalidTarget,
-            ExchangeError::KeysUnavailable(_) => ErrorCode::TemporarilyUnavailable,
+            ExchangeError::KeysUnavailable(_) | ExchangeError::IdpUnavailable(_) => {
+                ErrorCode::TemporarilyUnavailable
+            }
             ExchangeError::Internal(_) => ErrorCode::ServerError,
         }
     }
@@ -192,6 +212,7 @@ impl ExchangeError {
             ExchangeError::KeysUnavailable(_) => {
                 "the identity provider's keys are unavailable; retry later"
             }
+            ExchangeError::IdpUnavailable(_) => "the identity provider is unavailable; retry later",
             ExchangeError::Internal(_) => "the token could not be issued",
         }
     }

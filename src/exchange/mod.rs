@@ -4,6 +4,7 @@
 mod audit;
 mod cache;
 mod error;
+mod opaque;
 mod pipeline;
 mod request;
 mod subject;
@@ -119,26 +120,39 @@ pub async fn decide_as(
     trace: &mut Trace,
 ) -> Result<Decision, ExchangeError> {
     trace.token_fingerprint = Some(fingerprint(&request.subject_token));
-    // Five compact parts: a JWE, whose opening is the decrypt step; a JWS's is only parsing.
-    let is_jwe = request
-        .subject_token
-        .bytes()
-        .filter(|&byte| byte == b'.')
-        .count()
-        == 4;
-    let opening = subject::open(pipeline, request.subject_token, trace);
-    let jws = if is_jwe {
-        timed(pipeline, PipelineStep::Decrypt, opening).await?
+    let introspecting = opaque::is_opaque(&request.subject_token)
+        .then(|| opaque::introspecting_upstream(pipeline, client))
+        .flatten();
+    // The one `now` of this decision: every check and the issued `iat`.
+    let (verified, now) = if let Some(upstream) = introspecting {
+        let now = pipeline.clock.now();
+        let checking = opaque::verify_opaque(
+            pipeline,
+            upstream,
+            &request.subject_token,
+            request.subject_token_type,
+            now,
+            trace,
+        );
+        (timed(pipeline, PipelineStep::Verify, checking).await?, now)
     } else {
-        opening.await?
+        // Five compact parts: a JWE, whose opening is the decrypt step; a JWS's is only parsing.
+        let is_jwe = request
+            .subject_token
+            .bytes()
+            .filter(|&byte| byte == b'.')
+            .count()
+            == 4;
+        let opening = subject::open(pipeline, request.subject_token, trace);
+        let jws = if is_jwe {
+            timed(pipeline, PipelineStep::Decrypt, opening).await?
+        } else {
+            opening.await?
+        };
+        let now = pipeline.clock.now();
+        let verifying = subject::verify(pipeline, client, &jws, now, trace);
+        (timed(pipeline, PipelineStep::Verify, verifying).await?, now)
     };
-    let now = pipeline.clock.now();
-    let verified = timed(
-        pipeline,
-        PipelineStep::Verify,
-        subject::verify(pipeline, client, &jws, now, trace),
-    )
-    .await?;
     let access_mark = access_token_mark(verified.signed.typ.as_deref(), &verified.signed.claims);
     if let (TokenType::IdToken, Some(mark)) = (request.subject_token_type, access_mark) {
         return Err(TokenError::NotAnIdToken(mark).into());

@@ -107,9 +107,9 @@ impl EdgeError {
             EdgeError::Exchange(ExchangeError::RateLimited(limited)) => {
                 Some(limited.retry_after_secs)
             }
-            EdgeError::Exchange(ExchangeError::KeysUnavailable(_)) => {
-                Some(KEYS_UNAVAILABLE_RETRY_AFTER_SECS)
-            }
+            EdgeError::Exchange(
+                ExchangeError::KeysUnavailable(_) | ExchangeError::IdpUnavailable(_),
+            ) => Some(KEYS_UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -123,7 +123,9 @@ pub(crate) fn exchange_status(err: &ExchangeError) -> StatusCode {
         }
         ExchangeError::Auth(_) => StatusCode::UNAUTHORIZED,
         ExchangeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        ExchangeError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ExchangeError::KeysUnavailable(_) | ExchangeError::IdpUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ExchangeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ExchangeError::Request(_) | ExchangeError::Token(_) | ExchangeError::Audience(_) => {
             StatusCode::BAD_REQUEST

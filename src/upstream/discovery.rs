@@ -62,17 +62,27 @@ impl Discovery {
     /// The `jwks_uri` the document names, refused when it is on another host than the issuer
     /// and the operator has not allowed that: discovery must not choose whom tokenbridge trusts.
     pub async fn jwks_uri(&self) -> Result<Url, FetchError> {
+        self.endpoint("jwks_uri").await
+    }
+
+    /// The `introspection_endpoint` the document names (RFC 8414 §2), by the same host rule: an
+    /// opaque token is sent there, so discovery must not choose where.
+    pub async fn introspection_endpoint(&self) -> Result<Url, FetchError> {
+        self.endpoint("introspection_endpoint").await
+    }
+
+    async fn endpoint(&self, name: &str) -> Result<Url, FetchError> {
         let document = self.document().await?;
         let uri = document
-            .get("jwks_uri")
+            .get(name)
             .and_then(Value::as_str)
             .and_then(|uri| Url::parse(uri).ok())
             .ok_or_else(|| {
-                FetchError::Invalid("the discovery document has no valid jwks_uri".into())
+                FetchError::Invalid(format!("the discovery document has no valid {name}"))
             })?;
         if !self.is_on_issuer_host(&uri) && !self.config.is_jwks_on_other_host_allowed {
             return Err(FetchError::Invalid(format!(
-                "the discovery document names jwks_uri {uri} on another host than the issuer; set danger_allow_jwks_on_other_host = true to accept it"
+                "the discovery document names {name} {uri} on another host than the issuer; set danger_allow_jwks_on_other_host = true to accept it"
             )));
         }
         Ok(uri)

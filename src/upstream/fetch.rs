@@ -35,6 +35,50 @@ impl Fetcher {
         })
     }
 
+    /// POSTs a form with HTTP Basic client authentication and reads a JSON object answer, at
+    /// most `max_bytes` of it (RFC 7662 §2.1).
+    pub async fn post_form_json(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        credentials: (&str, &str),
+        timeout: Duration,
+        max_bytes: usize,
+        is_http_allowed: bool,
+    ) -> Result<serde_json::Map<String, Value>, FetchError> {
+        let shown = url.as_str().to_owned();
+        if url.scheme() != "https" && !(is_http_allowed && url.scheme() == "http") {
+            return Err(FetchError::InsecureScheme { url: shown });
+        }
+        // RFC 6749 §2.3.1: the id and secret are form-encoded before they go into Basic.
+        let encode =
+            |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let (id, secret) = (
+            encode(credentials.0),
+            zeroize::Zeroizing::new(encode(credentials.1)),
+        );
+        let request = self
+            .client
+            .post(url.clone())
+            .basic_auth(id, Some(secret.as_str()))
+            .header("accept", "application/json")
+            .form(form)
+            .timeout(timeout);
+        let response = outbound::with_trace_context(request)
+            .send()
+            .await
+            .map_err(|err| outbound::transport_error(&shown, &err))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(FetchError::Status { url: shown, status });
+        }
+        let body = outbound::read_body(response, max_bytes, &shown).await?;
+        match serde_json::from_slice(&body) {
+            Ok(Value::Object(object)) => Ok(object),
+            _ => Err(FetchError::NotJson { url: shown }),
+        }
+    }
+
     /// GETs a JSON object, reading at most `max_bytes` of body.
     pub async fn get_json(
         &self,

@@ -4,6 +4,7 @@
 mod discovery;
 pub(crate) mod fetch;
 mod internal_origin;
+mod introspection;
 mod jwks;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 pub(crate) use discovery::Discovery;
 pub(crate) use fetch::{FetchError, Fetcher};
 pub(crate) use internal_origin::InternalOrigin;
+pub(crate) use introspection::{IntrospectionError, Introspector};
 pub(crate) use jwks::{JwksCache, KeyLookupError};
 
 use crate::clock::SharedClock;
@@ -25,6 +27,9 @@ pub struct Upstream {
     /// Its verification keys. Shared with the next state by a reload that leaves the upstream's
     /// fetch settings as they were, so its keys are not fetched again.
     pub jwks: Arc<JwksCache>,
+    /// `[upstream.introspection]`: where opaque tokens are checked. Made anew by every reload:
+    /// no answer outlives the config it was asked under.
+    pub(crate) introspector: Option<Introspector>,
 }
 
 /// Every configured upstream, by name and by exact issuer.
@@ -84,9 +89,13 @@ impl Upstreams {
                         (discovery, jwks)
                     }
                 };
+                let introspector = config.introspection.clone().map(|introspection| {
+                    Introspector::new(introspection, &config, discovery.clone(), fetcher.clone())
+                });
                 Arc::new(Upstream {
                     jwks,
                     discovery,
+                    introspector,
                     config,
                 })
             })

@@ -286,3 +286,25 @@ async fn a_tenant_issuer_is_accepted_only_for_a_listed_tenant_that_the_signed_ti
         "the log says the tid did not match"
     );
 }
+
+#[test]
+fn explain_shows_an_alias_and_what_a_value_map_and_an_overage_rule_did() {
+    let stdout = explain_offline(
+        "https://accounts.google.com",
+        r#"issuer_aliases = ["accounts.google.com"]
+claims = [{ refuse_overage = "groups" }, { rename = "groups", to = "groups", map = { "g-1" = "editors" }, unmapped = "drop" }]"#,
+        "app",
+        json!({ "iss": "accounts.google.com", "sub": "s", "aud": "app", "groups": ["g-1", "g-2"] }),
+        "id-token",
+    );
+    for expected in [
+        "iss is upstream \"idp\" (issuer_aliases)",
+        "claim rule: upstream[0] (\"idp\").claims[1]: renamed groups -> groups",
+        "\"groups\": [\n    \"editors\"\n  ]",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+}

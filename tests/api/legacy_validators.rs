@@ -42,7 +42,7 @@ fn verdict<'a>(verdicts: &'a [Value], validator: &str, case: &str) -> &'a Value 
 }
 
 /// Logs in at the IdP as the bare OAuth client `client`; returns the token response and nonce.
-async fn log_in_directly(idp: &str, client: &str) -> (Value, String) {
+pub(crate) async fn log_in_directly(idp: &str, client: &str) -> (Value, String) {
     let args = json!({
         "idp": idp, "client_id": client, "client_secret": format!("{client}-idp-secret-0123456789"),
         "redirect_uri": REDIRECT_URI, "username": "ada", "password": "any",

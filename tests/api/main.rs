@@ -26,6 +26,7 @@ mod idp_presets;
 mod idp_shapes;
 mod internal_url;
 mod interop;
+mod introspection;
 mod jose_matrix;
 mod jwe_hardening;
 mod key_rotation;

@@ -142,6 +142,8 @@ const provider = new Provider(issuer, {
     // when the session ends (through the fetch below); ID tokens carry sid.
     backchannelLogout: { enabled: true },
     userinfo: { enabled: true },
+    // RFC 7662, for tokenbridge's opaque subject tokens: any confidential client may ask.
+    introspection: { enabled: true },
   },
 
   enabledJWA: {

@@ -50,6 +50,23 @@ pub(super) fn validate_clients(
                 );
             }
         }
+        // An opaque token names no issuer: it goes to the one IdP that can introspect it for
+        // this client, never to several (each would learn a token meant for another).
+        let introspecting: Vec<&str> = upstreams
+            .iter()
+            .filter(|upstream| {
+                upstream.introspection.is_some() && file.upstreams.contains(&upstream.name)
+            })
+            .map(|upstream| upstream.name.as_str())
+            .collect();
+        if introspecting.len() > 1 {
+            problems.add(
+                format!("{label}.upstreams"),
+                format!(
+                    "{introspecting:?} all have introspection: an opaque token would not say which to ask; give the client one of them"
+                ),
+            );
+        }
         if file.audiences.is_empty() {
             problems.add(
                 format!("{label}.audiences"),

@@ -2,7 +2,9 @@
 //! `danger_allow_http`, key-cache timings and caps, claim rules.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
+use super::introspection::validate_introspection;
 use super::issuers::{IssuerFormsFile, other_issuers};
 use super::values::{duration, names_to_algs};
 use crate::config::error::Problems;
@@ -14,6 +16,8 @@ use crate::upstream::InternalOrigin;
 
 pub(super) fn validate_upstreams(
     files: Vec<(String, UpstreamFile)>,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
     problems: &mut Problems,
 ) -> Vec<UpstreamConfig> {
     let mut names = HashSet::new();
@@ -150,6 +154,16 @@ pub(super) fn validate_upstreams(
             ),
             max_jwks_bytes: file.max_jwks_bytes.unwrap_or(defaults::MAX_JWKS_BYTES),
             max_jwks_keys: file.max_jwks_keys.unwrap_or(defaults::MAX_JWKS_KEYS),
+            introspection: file.introspection.map(|introspection| {
+                validate_introspection(
+                    introspection,
+                    &label,
+                    file.danger_allow_http,
+                    base,
+                    env,
+                    problems,
+                )
+            }),
             audience_claims: audience_claims(
                 file.audience_claims,
                 &format!("{label}.audience_claims"),
@@ -227,3 +241,6 @@ fn check_origin_only(url: url::Url, key: &str, problems: &mut Problems) -> Optio
     }
     Some(url)
 }
+
+#[cfg(test)]
+mod tests;

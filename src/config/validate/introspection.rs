@@ -1,0 +1,103 @@
+//! `[upstream.introspection]`: credentials by reference (`env` or `file`: they are sent, so a
+//! digest can't do), an https endpoint unless the upstream allows http, a bounded cache.
+
+use std::path::Path;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::values::duration;
+use crate::config::error::Problems;
+use crate::config::file::IntrospectionFile;
+use crate::config::{IntrospectionConfig, OutboundSecret, defaults};
+
+pub(super) fn validate_introspection(
+    file: IntrospectionFile,
+    label: &str,
+    is_http_allowed: bool,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> IntrospectionConfig {
+    let key = format!("{label}.introspection");
+    if file.client_id.is_empty() {
+        problems.add(format!("{key}.client_id"), "must be non-empty");
+    }
+    let secret_key = format!("{key}.client_secret");
+    let secret = match (
+        &file.client_secret.env,
+        &file.client_secret.file,
+        &file.client_secret.sha256,
+    ) {
+        (Some(name), None, None) => env(name).or_else(|| {
+            problems.add(
+                format!("{secret_key}.env"),
+                format!("environment variable {name} is not set"),
+            );
+            None
+        }),
+        (None, Some(path), None) => match std::fs::read_to_string(base.join(path)) {
+            Ok(value) => Some(value.trim_end_matches(['\r', '\n']).to_owned()),
+            Err(err) => {
+                problems.add(
+                    format!("{secret_key}.file"),
+                    format!("cannot read {path}: {err}"),
+                );
+                None
+            }
+        },
+        _ => {
+            problems.add(
+                &secret_key,
+                "give exactly one of { env = \"VAR\" }, { file = \"path\" }: tokenbridge sends this secret, so it needs the secret itself, not its digest",
+            );
+            None
+        }
+    };
+    if secret.as_deref() == Some("") {
+        problems.add(&secret_key, "is empty");
+    }
+    let endpoint = file.endpoint.as_deref().and_then(|text| {
+        let url = url::Url::parse(text).ok().filter(|url| {
+            (url.scheme() == "https" || (url.scheme() == "http" && is_http_allowed))
+                && url.fragment().is_none()
+        });
+        if url.is_none() {
+            problems.add(
+                format!("{key}.endpoint"),
+                "must be an https URL (http with the upstream's danger_allow_http)",
+            );
+        }
+        url
+    });
+    let cache_ttl = duration(
+        file.cache_ttl.as_deref(),
+        defaults::INTROSPECTION_CACHE_TTL,
+        &format!("{key}.cache_ttl"),
+        problems,
+    );
+    if cache_ttl.is_zero() || cache_ttl > Duration::from_secs(3600) {
+        problems.add(
+            format!("{key}.cache_ttl"),
+            "must be above 0 and at most 1h: an answer says only what was true when it was given",
+        );
+    }
+    let cache_size = file
+        .cache_size
+        .unwrap_or(defaults::INTROSPECTION_CACHE_SIZE);
+    if cache_size == 0 || cache_size > defaults::MAX_INTROSPECTION_CACHE_SIZE {
+        problems.add(
+            format!("{key}.cache_size"),
+            format!("must be 1 to {}", defaults::MAX_INTROSPECTION_CACHE_SIZE),
+        );
+    }
+    IntrospectionConfig {
+        client_id: file.client_id,
+        // A secret that could not be read is a problem already: the config is refused, but the
+        // checks that look at which upstreams introspect still run.
+        client_secret: OutboundSecret(Zeroizing::new(secret.unwrap_or_default())),
+        endpoint,
+        cache_ttl,
+        cache_size,
+    }
+}
