@@ -46,10 +46,7 @@ impl Fetcher {
         max_bytes: usize,
         is_http_allowed: bool,
     ) -> Result<serde_json::Map<String, Value>, FetchError> {
-        let shown = url.as_str().to_owned();
-        if url.scheme() != "https" && !(is_http_allowed && url.scheme() == "http") {
-            return Err(FetchError::InsecureScheme { url: shown });
-        }
+        check_scheme(url, is_http_allowed)?;
         // RFC 6749 §2.3.1: the id and secret are form-encoded before they go into Basic.
         let encode =
             |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
@@ -61,22 +58,8 @@ impl Fetcher {
             .client
             .post(url.clone())
             .basic_auth(id, Some(secret.as_str()))
-            .header("accept", "application/json")
-            .form(form)
-            .timeout(timeout);
-        let response = outbound::with_trace_context(request)
-            .send()
-            .await
-            .map_err(|err| outbound::transport_error(&shown, &err))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(FetchError::Status { url: shown, status });
-        }
-        let body = outbound::read_body(response, max_bytes, &shown).await?;
-        match serde_json::from_slice(&body) {
-            Ok(Value::Object(object)) => Ok(object),
-            _ => Err(FetchError::NotJson { url: shown }),
-        }
+            .form(form);
+        json_answer(request, url, timeout, max_bytes).await
     }
 
     /// GETs a JSON object, reading at most `max_bytes` of body.
@@ -87,27 +70,42 @@ impl Fetcher {
         max_bytes: usize,
         is_http_allowed: bool,
     ) -> Result<serde_json::Map<String, Value>, FetchError> {
-        let shown = url.as_str().to_owned();
-        if url.scheme() != "https" && !(is_http_allowed && url.scheme() == "http") {
-            return Err(FetchError::InsecureScheme { url: shown });
-        }
-        let request = self
-            .client
-            .get(url.clone())
-            .header("accept", "application/json")
-            .timeout(timeout);
-        let response = outbound::with_trace_context(request)
-            .send()
-            .await
-            .map_err(|err| outbound::transport_error(&shown, &err))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Err(FetchError::Status { url: shown, status });
-        }
-        let body = outbound::read_body(response, max_bytes, &shown).await?;
-        match serde_json::from_slice(&body) {
-            Ok(Value::Object(object)) => Ok(object),
-            _ => Err(FetchError::NotJson { url: shown }),
-        }
+        check_scheme(url, is_http_allowed)?;
+        json_answer(self.client.get(url.clone()), url, timeout, max_bytes).await
+    }
+}
+
+fn check_scheme(url: &Url, is_http_allowed: bool) -> Result<(), FetchError> {
+    if url.scheme() != "https" && !(is_http_allowed && url.scheme() == "http") {
+        return Err(FetchError::InsecureScheme {
+            url: url.as_str().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Sends `request` and reads its answer: 200 and a JSON object of at most `max_bytes`.
+async fn json_answer(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<serde_json::Map<String, Value>, FetchError> {
+    let shown = url.as_str().to_owned();
+    let request = request
+        .header("accept", "application/json")
+        .timeout(timeout);
+    let response = outbound::with_trace_context(request)
+        .send()
+        .await
+        .map_err(|err| outbound::transport_error(&shown, &err))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(FetchError::Status { url: shown, status });
+    }
+    let body = outbound::read_body(response, max_bytes, &shown).await?;
+    match serde_json::from_slice(&body) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(FetchError::NotJson { url: shown }),
     }
 }

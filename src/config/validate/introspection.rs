@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::secret::read_referenced;
 use super::values::duration;
 use crate::config::error::Problems;
-use crate::config::file::IntrospectionFile;
+use crate::config::file::{IntrospectionFile, SecretFile};
 use crate::config::{IntrospectionConfig, OutboundSecret, defaults};
 
 pub(super) fn validate_introspection(
@@ -24,28 +25,12 @@ pub(super) fn validate_introspection(
         problems.add(format!("{key}.client_id"), "must be non-empty");
     }
     let secret_key = format!("{key}.client_secret");
-    let secret = match (
-        &file.client_secret.env,
-        &file.client_secret.file,
-        &file.client_secret.sha256,
-    ) {
-        (Some(name), None, None) => env(name).or_else(|| {
-            problems.add(
-                format!("{secret_key}.env"),
-                format!("environment variable {name} is not set"),
-            );
-            None
-        }),
-        (None, Some(path), None) => match std::fs::read_to_string(base.join(path)) {
-            Ok(value) => Some(value.trim_end_matches(['\r', '\n']).to_owned()),
-            Err(err) => {
-                problems.add(
-                    format!("{secret_key}.file"),
-                    format!("cannot read {path}: {err}"),
-                );
-                None
-            }
-        },
+    let secret = match &file.client_secret {
+        reference @ SecretFile { sha256: None, .. }
+            if reference.env.is_some() != reference.file.is_some() =>
+        {
+            read_referenced(reference, &secret_key, base, env, problems)
+        }
         _ => {
             problems.add(
                 &secret_key,

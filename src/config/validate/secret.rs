@@ -20,24 +20,12 @@ pub(super) fn validate_secret(
 ) -> SecretDigest {
     let placeholder = SecretDigest::of(b"");
     let secret = match (&file.env, &file.file, &file.sha256) {
-        (Some(name), None, None) => match env(name) {
-            Some(value) => value,
-            None => {
-                problems.add(
-                    format!("{key}.env"),
-                    format!("environment variable {name} is not set"),
-                );
-                return placeholder;
+        (Some(_), None, None) | (None, Some(_), None) => {
+            match read_referenced(file, key, base, env, problems) {
+                Some(secret) => secret,
+                None => return placeholder,
             }
-        },
-        (None, Some(path), None) => match std::fs::read_to_string(base.join(path)) {
-            // Secret files written by `echo` end in a newline that is not part of the secret.
-            Ok(value) => value.trim_end_matches(['\r', '\n']).to_owned(),
-            Err(err) => {
-                problems.add(format!("{key}.file"), format!("cannot read {path}: {err}"));
-                return placeholder;
-            }
-        },
+        }
         (None, None, Some(hex)) => {
             return SecretDigest::from_hex(hex).unwrap_or_else(|| {
                 problems.add(
@@ -62,4 +50,34 @@ pub(super) fn validate_secret(
         );
     }
     SecretDigest::of(secret.as_bytes())
+}
+
+/// The secret an `env` or `file` reference names (the one of them that is set), or `None` with
+/// the problem recorded.
+pub(super) fn read_referenced(
+    file: &SecretFile,
+    key: &str,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Option<String> {
+    if let Some(name) = &file.env {
+        let value = env(name);
+        if value.is_none() {
+            problems.add(
+                format!("{key}.env"),
+                format!("environment variable {name} is not set"),
+            );
+        }
+        return value;
+    }
+    let path = file.file.as_deref()?;
+    match std::fs::read_to_string(base.join(path)) {
+        // Secret files written by `echo` end in a newline that is not part of the secret.
+        Ok(value) => Some(value.trim_end_matches(['\r', '\n']).to_owned()),
+        Err(err) => {
+            problems.add(format!("{key}.file"), format!("cannot read {path}: {err}"));
+            None
+        }
+    }
 }
