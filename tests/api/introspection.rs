@@ -136,7 +136,27 @@ async fn an_opaque_access_token_is_introspected_cached_and_refused_when_inactive
         );
     }
 
-    // The IdP goes away: the answer already given is reused …
+    // A configured endpoint is the one asked, not the discovered one: here nothing listens.
+    let elsewhere = sections(&idp_issuer, &secret_file).replace(
+        "cache_ttl = \"30s\"",
+        "cache_ttl = \"30s\"\nendpoint = \"http://127.0.0.1:9/introspect\"",
+    );
+    let configured = Service::start(&elsewhere).await;
+    configured
+        .exchange_typed("api", access_token, ACCESS_TOKEN, &[])
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+
+    // A second token, answered 20 s later: its answer may be reused 20 s longer.
+    let (later_tokens, _) = log_in_directly(&idp_issuer, "wiki").await;
+    let later_token = later_tokens["access_token"].as_str().unwrap();
+    clock.advance(Duration::from_secs(20));
+    let later = service
+        .exchange_typed("api", later_token, ACCESS_TOKEN, &[])
+        .await;
+    assert_eq!(later.status, 200, "{}", later.body);
+
+    // The IdP goes away: the answers already given are reused …
     drop(idp);
     let again = service
         .exchange_typed("api", access_token, ACCESS_TOKEN, &[])
@@ -152,10 +172,24 @@ async fn an_opaque_access_token_is_introspected_cached_and_refused_when_inactive
         .exchange_typed("api", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", ACCESS_TOKEN, &[])
         .await
         .assert_refused(400, "invalid_request");
-    // … and past cache_ttl the cached answer is not reused.
-    clock.advance(Duration::from_secs(31));
+    // … past its cache_ttl an answer is not reused, while a younger one still is …
+    clock.advance(Duration::from_secs(11));
     service
         .exchange_typed("api", access_token, ACCESS_TOKEN, &[])
+        .await
+        .assert_refused(503, "temporarily_unavailable");
+    let still = service
+        .exchange_typed("api", later_token, ACCESS_TOKEN, &[])
+        .await;
+    assert_eq!(
+        still.status, 200,
+        "19 s old, within cache_ttl: {}",
+        still.body
+    );
+    // … and no answer outlives a reload.
+    service.reloader.reload().await.unwrap();
+    service
+        .exchange_typed("api", later_token, ACCESS_TOKEN, &[])
         .await
         .assert_refused(503, "temporarily_unavailable");
 }
