@@ -13,6 +13,7 @@ use crate::clients::Client;
 use crate::clock::UnixTime;
 use crate::config::IssuerForm;
 use crate::jose::JoseError;
+use crate::metrics::IntrospectionResult;
 use crate::oauth::TokenType;
 use crate::upstream::{IntrospectionError, Upstream};
 
@@ -68,15 +69,18 @@ pub(super) async fn verify_opaque(
         ));
     };
     let name = &upstream.config.name;
-    let introspected = introspector
-        .introspect(token, now)
-        .await
-        .map_err(|err| match err {
-            IntrospectionError::Unavailable { .. } => {
-                ExchangeError::IdpUnavailable(err.to_string())
-            }
-            IntrospectionError::Inactive(_) => TokenError::Inactive(name.clone()).into(),
-        })?;
+    let answered = introspector.introspect(token, now).await;
+    let result = match &answered {
+        Ok(introspected) if introspected.is_cached => IntrospectionResult::Cached,
+        Ok(_) => IntrospectionResult::Active,
+        Err(IntrospectionError::Inactive(_)) => IntrospectionResult::Inactive,
+        Err(IntrospectionError::Unavailable { .. }) => IntrospectionResult::Unavailable,
+    };
+    pipeline.metrics.introspection(name, result);
+    let introspected = answered.map_err(|err| match err {
+        IntrospectionError::Unavailable { .. } => ExchangeError::IdpUnavailable(err.to_string()),
+        IntrospectionError::Inactive(_) => TokenError::Inactive(name.clone()).into(),
+    })?;
     trace.passed("introspection", || {
         let source = if introspected.is_cached {
             "a cached answer"

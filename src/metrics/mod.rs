@@ -4,6 +4,7 @@
 //! our own keys) or from a fixed list (outcomes, endpoints, RFC error codes): a token can't add a
 //! series, so cardinality is bounded by the config.
 
+mod labels;
 mod process;
 mod scrape;
 
@@ -17,6 +18,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+pub use labels::{CacheLookup, IntrospectionResult, PipelineStep};
 
 use crate::clock::UnixTime;
 use crate::state::LiveState;
@@ -71,55 +74,16 @@ struct CacheLabels {
     result: &'static str,
 }
 
-/// What a look-up in a client's exchange cache found
-/// (`tokenbridge_exchange_cache_lookups_total{result}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheLookup {
-    /// A valid entry: answered without any key operation.
-    Hit,
-    /// No entry.
-    Miss,
-    /// An entry no longer valid (past half its lifetime, or a key changed): removed.
-    Stale,
-}
-
-impl CacheLookup {
-    /// The label value.
-    pub fn name(self) -> &'static str {
-        match self {
-            CacheLookup::Hit => "hit",
-            CacheLookup::Miss => "miss",
-            CacheLookup::Stale => "stale",
-        }
-    }
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IntrospectionLabels {
+    upstream: String,
+    result: &'static str,
 }
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(latency_buckets())
-}
-
-/// A pipeline step that is timed (`tokenbridge_exchange_step_duration_seconds{step}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PipelineStep {
-    /// Opening a JWE subject token.
-    Decrypt,
-    /// Checking the subject token's signature and claims.
-    Verify,
-    /// Signing the issued token.
-    Sign,
-}
-
-impl PipelineStep {
-    /// The label value, and the name of the tracing span around the step.
-    pub fn name(self) -> &'static str {
-        match self {
-            PipelineStep::Decrypt => "decrypt",
-            PipelineStep::Verify => "verify",
-            PipelineStep::Sign => "sign",
-        }
-    }
 }
 
 /// The text formats a scrape can be written in.
@@ -174,6 +138,7 @@ pub struct Metrics {
     idp_answers: Family<IdpAnswerLabels, Counter>,
     rate_limited: Family<ClientLabel, Counter>,
     cache_lookups: Family<CacheLabels, Counter>,
+    introspections: Family<IntrospectionLabels, Counter>,
     failed_auth_blocked: Counter,
     failed_authentications: Counter,
     started_at: UnixTime,
@@ -232,6 +197,12 @@ impl Metrics {
             "Look-ups in the exchange cache of clients with cache = true, by result (hit, miss, stale)",
             cache_lookups.clone(),
         );
+        let introspections = Family::default();
+        registry.register(
+            "introspections",
+            "Opaque subject tokens checked by introspection, by upstream and result (cached, active, inactive, unavailable)",
+            introspections.clone(),
+        );
         let failed_auth_blocked = Counter::default();
         registry.register(
             "failed_auth_blocked",
@@ -253,6 +224,7 @@ impl Metrics {
             idp_answers,
             rate_limited,
             cache_lookups,
+            introspections,
             failed_auth_blocked,
             failed_authentications,
             started_at,
@@ -340,6 +312,16 @@ impl Metrics {
         self.cache_lookups
             .get_or_create(&CacheLabels {
                 client: client.to_owned(),
+                result: result.name(),
+            })
+            .inc();
+    }
+
+    /// One opaque token's introspection at `upstream`.
+    pub fn introspection(&self, upstream: &str, result: IntrospectionResult) {
+        self.introspections
+            .get_or_create(&IntrospectionLabels {
+                upstream: upstream.to_owned(),
                 result: result.name(),
             })
             .inc();

@@ -15,7 +15,7 @@ const INTROSPECTION_SECRET: &str = "tokenbridge-idp-secret-0123456789";
 
 fn sections(idp_issuer: &str, secret_file: &std::path::Path) -> String {
     format!(
-        r#"
+        r#"{TELEMETRY_LISTENER}
 [keys]
 dir = "{{dir}}"
 
@@ -192,6 +192,24 @@ async fn an_opaque_access_token_is_introspected_cached_and_refused_when_inactive
         .exchange_typed("api", later_token, ACCESS_TOKEN, &[])
         .await
         .assert_refused(503, "temporarily_unavailable");
+
+    // Every introspection is counted by its result: the access tokens and the refresh token
+    // asked about while the IdP was up, the unknown one, the reuses, and the calls that failed.
+    let (_, scrape) = service.scrape_metrics(None).await;
+    for (result, expected) in [
+        ("active", 3.0),
+        ("inactive", 1.0),
+        ("cached", 2.0),
+        ("unavailable", 3.0),
+    ] {
+        let series =
+            format!("tokenbridge_introspections_total{{upstream=\"op\",result=\"{result}\"}}");
+        assert_eq!(
+            metric_sample(&scrape, &series),
+            Some(expected),
+            "{series}\n{scrape}"
+        );
+    }
 }
 
 #[test]
