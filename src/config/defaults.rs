@@ -86,6 +86,8 @@ pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
 pub(super) const MAX_JWKS_KEYS: usize = 64;
 /// `upstream.introspection.cache_ttl`: how long an `active: true` answer is reused at most.
 pub(super) const INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The longest `cache_ttl` accepted: an answer says only what was true when it was given.
+pub(super) const MAX_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(3600);
 /// `upstream.introspection.cache_size`: answers kept per upstream.
 pub(super) const INTROSPECTION_CACHE_SIZE: u64 = 10_000;
 /// The largest `cache_size` accepted (an answer is a few hundred bytes of claims).

@@ -120,9 +120,16 @@ pub async fn decide_as(
     trace: &mut Trace,
 ) -> Result<Decision, ExchangeError> {
     trace.token_fingerprint = Some(fingerprint(&request.subject_token));
-    let introspecting = opaque::is_opaque(&request.subject_token)
-        .then(|| opaque::introspecting_upstream(pipeline, client))
-        .flatten();
+    // Compact parts: two dots a JWS, four a JWE; anything else is opaque, for introspection.
+    let dots = request
+        .subject_token
+        .bytes()
+        .filter(|&byte| byte == b'.')
+        .count();
+    let introspecting = match dots {
+        2 | 4 => None,
+        _ => opaque::introspecting_upstream(pipeline, client),
+    };
     // The one `now` of this decision: every check and the issued `iat`.
     let (verified, now) = if let Some(upstream) = introspecting {
         let now = pipeline.clock.now();
@@ -136,15 +143,9 @@ pub async fn decide_as(
         );
         (timed(pipeline, PipelineStep::Verify, checking).await?, now)
     } else {
-        // Five compact parts: a JWE, whose opening is the decrypt step; a JWS's is only parsing.
-        let is_jwe = request
-            .subject_token
-            .bytes()
-            .filter(|&byte| byte == b'.')
-            .count()
-            == 4;
+        // A JWE's opening is the decrypt step; a JWS's is only parsing.
         let opening = subject::open(pipeline, request.subject_token, trace);
-        let jws = if is_jwe {
+        let jws = if dots == 4 {
             timed(pipeline, PipelineStep::Decrypt, opening).await?
         } else {
             opening.await?

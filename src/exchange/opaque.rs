@@ -6,21 +6,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::subject::{SignedToken, VerifiedToken};
-use super::subject_claims::check_time_claims;
-use super::{ExchangeError, Pipeline, TokenError, Trace, has_subject};
+use super::subject::{SignedToken, VerifiedToken, check_claims, check_tenant, issuer_named};
+use super::{ExchangeError, Pipeline, TokenError, Trace};
 use crate::clients::Client;
 use crate::clock::UnixTime;
-use crate::config::IssuerForm;
 use crate::jose::JoseError;
 use crate::metrics::IntrospectionResult;
 use crate::oauth::TokenType;
 use crate::upstream::{IntrospectionError, Upstream};
-
-/// Not the compact form of a JWS (two dots) or a JWE (four): a token only its IdP can read.
-pub(super) fn is_opaque(token: &str) -> bool {
-    !matches!(token.bytes().filter(|&byte| byte == b'.').count(), 2 | 4)
-}
 
 /// The client's upstream that introspects, if it has one (the config check allows one).
 pub(super) fn introspecting_upstream<'a>(
@@ -105,31 +98,14 @@ pub(super) async fn verify_opaque(
         Some((named, form)) if Arc::ptr_eq(named, upstream) => form,
         _ => return Err(TokenError::IntrospectedIssuer(issuer.map(str::to_owned)).into()),
     };
-    if let Some(IssuerForm::Tenant { tenant, .. }) = form
-        && claims.get("tid").and_then(Value::as_str) != Some(tenant.as_str())
-    {
-        return Err(TokenError::WrongTenant {
-            tenant: tenant.clone(),
-            tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
-        }
-        .into());
-    }
     trace.upstream = Some(upstream.config.issuer.clone());
-    trace.passed("issuer", || format!("iss is upstream {name:?}"));
-    trace.sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-    let leeway = upstream.config.leeway.as_secs();
-    let exp = check_time_claims(&claims, now, leeway)?;
-    trace.passed("time", || format!("exp in {} s", exp - now));
-    if !has_subject(&claims) {
-        return Err(TokenError::Claim("sub").into());
-    }
-    Ok(VerifiedToken {
-        signed: SignedToken {
-            upstream: upstream.clone(),
-            typ: None,
-            claims,
-            key_generation: None,
-        },
-        exp,
-    })
+    trace.passed("issuer", || issuer_named(name, form));
+    check_tenant(form, &claims, trace)?;
+    let signed = SignedToken {
+        upstream: upstream.clone(),
+        typ: None,
+        claims,
+        key_generation: None,
+    };
+    check_claims(signed, now, trace)
 }

@@ -96,13 +96,7 @@ pub(super) async fn verify_signature(
         .ok_or_else(|| TokenError::UntrustedIssuer(issuer.map(str::to_owned)))?;
     trace.upstream = Some(upstream.config.issuer.clone());
     let name = &upstream.config.name;
-    trace.passed("issuer", || match issuer_form {
-        None => format!("iss is upstream {name:?}"),
-        Some(IssuerForm::Alias) => format!("iss is upstream {name:?} (issuer_aliases)"),
-        Some(IssuerForm::Tenant { template, tenant }) => {
-            format!("iss is upstream {name:?}: {template:?} for allowed tenant {tenant:?}")
-        }
-    });
+    trace.passed("issuer", || issuer_named(name, issuer_form));
     if !client.config.upstreams.contains(name) {
         return Err(TokenError::UpstreamNotAllowed {
             client: client.config.id.clone(),
@@ -136,21 +130,7 @@ pub(super) async fn verify_signature(
         Some(kid) => format!("verified with the key for kid {kid:?} from {name:?}'s JWKS"),
         None => format!("verified with a key from {name:?}'s JWKS (the token names no kid)"),
     });
-    // A multi-tenant IdP signs every tenant's tokens with the same keys: the tenant in `iss`
-    // counts only if the signed `tid` says the same.
-    if let Some(IssuerForm::Tenant { tenant, .. }) = issuer_form {
-        let tid = jws.claims.get("tid").and_then(Value::as_str);
-        if tid != Some(tenant.as_str()) {
-            return Err(TokenError::WrongTenant {
-                tenant: tenant.clone(),
-                tid: tid.map(str::to_owned),
-            }
-            .into());
-        }
-        trace.passed("tenant", || {
-            format!("tid {tenant:?} is the tenant iss names")
-        });
-    }
+    check_tenant(issuer_form, &jws.claims, trace)?;
     Ok(SignedToken {
         upstream: upstream.clone(),
         typ: jws.header.typ,
@@ -168,6 +148,50 @@ pub(super) async fn verify(
     trace: &mut Trace,
 ) -> Result<VerifiedToken, ExchangeError> {
     let signed = verify_signature(pipeline, client, token, trace).await?;
+    check_claims(signed, now, trace)
+}
+
+/// What the issuer step says: the upstream, and the form of `iss` that named it.
+pub(super) fn issuer_named(name: &str, form: Option<&IssuerForm>) -> String {
+    match form {
+        None => format!("iss is upstream {name:?}"),
+        Some(IssuerForm::Alias) => format!("iss is upstream {name:?} (issuer_aliases)"),
+        Some(IssuerForm::Tenant { template, tenant }) => {
+            format!("iss is upstream {name:?}: {template:?} for allowed tenant {tenant:?}")
+        }
+    }
+}
+
+/// A multi-tenant IdP signs every tenant's tokens with the same keys: a tenant's issuer counts
+/// only if the (signed, or introspected) `tid` names the same tenant.
+pub(super) fn check_tenant(
+    form: Option<&IssuerForm>,
+    claims: &Map<String, Value>,
+    trace: &mut Trace,
+) -> Result<(), TokenError> {
+    let Some(IssuerForm::Tenant { tenant, .. }) = form else {
+        return Ok(());
+    };
+    let tid = claims.get("tid").and_then(Value::as_str);
+    if tid != Some(tenant.as_str()) {
+        return Err(TokenError::WrongTenant {
+            tenant: tenant.clone(),
+            tid: tid.map(str::to_owned),
+        });
+    }
+    trace.passed("tenant", || {
+        format!("tid {tenant:?} is the tenant iss names")
+    });
+    Ok(())
+}
+
+/// The claims of a token whose issuer and signature (or introspection) held: the time claims
+/// and `sub`.
+pub(super) fn check_claims(
+    signed: SignedToken,
+    now: UnixTime,
+    trace: &mut Trace,
+) -> Result<VerifiedToken, ExchangeError> {
     trace.sub = signed
         .claims
         .get("sub")

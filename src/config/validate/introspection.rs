@@ -2,11 +2,11 @@
 //! digest can't do), an https endpoint unless the upstream allows http, a bounded cache.
 
 use std::path::Path;
-use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use super::secret::read_referenced;
+use super::upstreams::check_fetch_url;
 use super::values::duration;
 use crate::config::error::Problems;
 use crate::config::file::{IntrospectionFile, SecretFile};
@@ -43,17 +43,7 @@ pub(super) fn validate_introspection(
         problems.add(&secret_key, "is empty");
     }
     let endpoint = file.endpoint.as_deref().and_then(|text| {
-        let url = url::Url::parse(text).ok().filter(|url| {
-            (url.scheme() == "https" || (url.scheme() == "http" && is_http_allowed))
-                && url.fragment().is_none()
-        });
-        if url.is_none() {
-            problems.add(
-                format!("{key}.endpoint"),
-                "must be an https URL (http with the upstream's danger_allow_http)",
-            );
-        }
-        url
+        check_fetch_url(text, is_http_allowed, &format!("{key}.endpoint"), problems)
     });
     let cache_ttl = duration(
         file.cache_ttl.as_deref(),
@@ -61,10 +51,13 @@ pub(super) fn validate_introspection(
         &format!("{key}.cache_ttl"),
         problems,
     );
-    if cache_ttl.is_zero() || cache_ttl > Duration::from_secs(3600) {
+    if cache_ttl.is_zero() || cache_ttl > defaults::MAX_INTROSPECTION_CACHE_TTL {
         problems.add(
             format!("{key}.cache_ttl"),
-            "must be above 0 and at most 1h: an answer says only what was true when it was given",
+            format!(
+                "must be above 0 and at most {}: an answer says only what was true when it was given",
+                humantime::format_duration(defaults::MAX_INTROSPECTION_CACHE_TTL)
+            ),
         );
     }
     let cache_size = file

@@ -2,11 +2,12 @@
 //! `allowed_tenants`, expanded here to one exact issuer per tenant. Only forms the operator
 //! lists: a wildcard, a second placeholder or a tenant alias like Entra's `common` is refused.
 
+use super::upstreams::check_issuer_url;
 use crate::config::error::Problems;
 use crate::config::{IssuerForm, OtherIssuer};
 
 /// The placeholder an issuer template names the tenant with.
-pub(super) const TENANT_PLACEHOLDER: &str = "{tid}";
+const TENANT_PLACEHOLDER: &str = "{tid}";
 
 /// Entra's names for "any tenant": never a tenant a token's `tid` can hold.
 const NOT_TENANTS: [&str; 3] = ["common", "organizations", "consumers"];
@@ -96,12 +97,9 @@ pub(super) fn other_issuers(
             );
             continue;
         }
+        // The template as a URL with a tenant in place: its problems, if any, are the issuer's.
         let sample = template.replace(TENANT_PLACEHOLDER, "tenant");
-        if !is_issuer_url(&sample, file.is_http_allowed) {
-            problems.add(
-                key,
-                format!("{template:?} is not an https URL once the tenant is in it"),
-            );
+        if check_issuer_url(&sample, file.is_http_allowed, &key, problems).is_none() {
             continue;
         }
         for tenant in &valid_tenants {
@@ -128,14 +126,6 @@ fn is_tenant_id(tenant: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         && !NOT_TENANTS.contains(&tenant.to_ascii_lowercase().as_str())
-}
-
-fn is_issuer_url(text: &str, is_http_allowed: bool) -> bool {
-    url::Url::parse(text).is_ok_and(|url| {
-        (url.scheme() == "https" || (url.scheme() == "http" && is_http_allowed))
-            && url.query().is_none()
-            && url.fragment().is_none()
-    })
 }
 
 #[cfg(test)]

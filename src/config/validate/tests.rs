@@ -9,7 +9,7 @@ use crate::jose::alg::JwsAlg;
 use crate::oauth::SecretDigest;
 use crate::policy::audience::AudienceMode;
 
-const GOOD: &str = r#"
+pub(super) const GOOD: &str = r#"
 issuer = "http://localhost:8080"
 listen = "127.0.0.1:8080"
 
@@ -32,11 +32,11 @@ select = "only"
 max_ttl = "5m"
 "#;
 
-fn env(name: &str) -> Option<String> {
+pub(super) fn env(name: &str) -> Option<String> {
     (name == "BOOKSTACK_SECRET").then(|| "a-long-enough-client-secret".to_owned())
 }
 
-fn problems_of(text: &str) -> Vec<ConfigProblem> {
+pub(super) fn problems_of(text: &str) -> Vec<ConfigProblem> {
     match parse_with_env(text, Path::new("/etc/tb"), &env) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.0,

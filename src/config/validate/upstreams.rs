@@ -58,22 +58,12 @@ pub(super) fn validate_upstreams(
                 );
             }
         }
-        let issuer_url = check_fetch_url(
+        let issuer_url = check_issuer_url(
             &file.issuer,
             file.danger_allow_http,
             &format!("{label}.issuer"),
             problems,
         );
-        // OIDC Discovery §3: an issuer has no query or fragment.
-        if issuer_url
-            .as_ref()
-            .is_some_and(|url| url.query().is_some() || url.fragment().is_some())
-        {
-            problems.add(
-                format!("{label}.issuer"),
-                "an issuer has no query or fragment",
-            );
-        }
         let internal_origin = file.internal_url.as_deref().and_then(|text| {
             let key = format!("{label}.internal_url");
             let internal = check_fetch_url(text, file.danger_allow_http, &key, problems)?;
@@ -202,8 +192,23 @@ fn audience_claims(names: Option<Vec<String>>, key: &str, problems: &mut Problem
     names
 }
 
+/// An issuer URL: a fetch URL (`check_fetch_url`) without query or fragment (OIDC Discovery §3).
+pub(super) fn check_issuer_url(
+    text: &str,
+    is_http_allowed: bool,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<url::Url> {
+    let url = check_fetch_url(text, is_http_allowed, key, problems)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.add(key, "an issuer has no query or fragment");
+        return None;
+    }
+    Some(url)
+}
+
 /// Upstream URLs must be absolute, and HTTPS unless `danger_allow_http` says otherwise.
-fn check_fetch_url(
+pub(super) fn check_fetch_url(
     text: &str,
     is_http_allowed: bool,
     key: &str,
