@@ -5,7 +5,7 @@ use std::process::Command;
 use serde_json::json;
 
 /// `text` written as tokenbridge.toml in a fresh directory (kept alive by the returned guard).
-fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+pub(crate) fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tokenbridge.toml");
     std::fs::write(&config, text).unwrap();

@@ -69,12 +69,8 @@ fn explain_offline(
     claims: serde_json::Value,
     token_type: &str,
 ) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tokenbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
+    let (dir, config) = crate::cli::config_file(&format!(
+        r#"
 issuer = "https://tokenbridge.example.com"
 
 [keys]
@@ -91,10 +87,8 @@ secret = {{ sha256 = "{}" }}
 upstreams = ["idp"]
 audiences = ["{audience}"]
 "#,
-            tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
-        ),
-    )
-    .unwrap();
+        tokenbridge::oauth::SecretDigest::of(b"a-long-enough-secret-value").to_hex()
+    ));
     let key = idp_key(tokenbridge::jose::alg::JwsAlg::RS256);
     let jwks = dir.path().join("jwks.json");
     std::fs::write(&jwks, json!({ "keys": [key.public_jwk()] }).to_string()).unwrap();
